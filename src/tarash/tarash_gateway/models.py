@@ -1,0 +1,905 @@
+"""Public models: configs, requests, responses, progress updates, metadata, mock settings.
+
+Configs are frozen and reject unknown keys (a typo is an error, never a silent
+drop). Requests move unknown keys into ``extra_params`` without touching the
+caller's dicts. Responses are frozen and serialise to JSON even when they
+carry bytes (base64). Names and defaults follow the published
+``tarash-gateway`` 0.1.0 so existing code keeps working.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
+
+from tarash.tarash_gateway._secrets import redact_value, register_secret
+from tarash.tarash_gateway.jobs import JobRef, Operation, utcnow
+from tarash.tarash_gateway.media import (
+    DEFAULT_MAX_MEDIA_BYTES,
+    ImageType,
+    MediaContent,
+    MediaType,
+    extension_for,
+)
+
+__all__ = [
+    "AspectRatio",
+    "AttemptMetadata",
+    "AudioGenerationConfig",
+    "AudioOutputFormat",
+    "Cost",
+    "ExecutionMetadata",
+    "ImageGenerationConfig",
+    "ImageGenerationRequest",
+    "ImageGenerationResponse",
+    "ImageGenerationUpdate",
+    "ImageProgressCallback",
+    "ImageProviderHandler",
+    "ImageType",
+    "MediaContent",
+    "MediaType",
+    "MockConfig",
+    "MockPollingConfig",
+    "MockResponse",
+    "ProgressCallback",
+    "ProviderHandler",
+    "Resolution",
+    "RetryPolicy",
+    "STSProgressCallback",
+    "STSProviderHandler",
+    "STSRequest",
+    "STSResponse",
+    "STSUpdate",
+    "StatusType",
+    "TTSProgressCallback",
+    "TTSProviderHandler",
+    "TTSRequest",
+    "TTSResponse",
+    "TTSUpdate",
+    "VideoGenerationConfig",
+    "VideoGenerationRequest",
+    "VideoGenerationResponse",
+    "VideoGenerationUpdate",
+]
+
+StatusType = Literal["queued", "processing", "completed", "failed"]
+Resolution = Literal["360p", "480p", "540p", "720p", "768p", "1080p", "1440p", "2k", "4k"]
+
+_RATIO_RE = re.compile(r"^\d{1,3}(\.\d{1,3})?:\d{1,3}(\.\d{1,3})?$")
+
+
+def _check_aspect_ratio(value: str) -> str:
+    value = value.strip()
+    if value in ("auto", "adaptive"):
+        return value
+    if not _RATIO_RE.match(value):
+        raise ValueError(f"aspect ratio must look like '16:9' (or 'auto'), got {value!r}")
+    width, height = (float(x) for x in value.split(":"))
+    if width <= 0 or height <= 0:
+        raise ValueError(f"aspect ratio sides must be positive, got {value!r}")
+    return value
+
+
+AspectRatio = Annotated[str, AfterValidator(_check_aspect_ratio)]
+"""Any ``W:H`` ratio (``16:9``, ``2:3``, ``9:21`` …) or ``auto``; models validate their own set."""
+
+
+# --------------------------------------------------------------------------- audio format
+
+
+_FORMAT_ALIASES = {"ulaw": "mulaw", "μlaw": "mulaw", "mp3": "mp3", "wave": "wav"}
+
+
+class AudioOutputFormat(BaseModel):
+    """Audio output format: container/codec, sample rate and bitrate (kbps).
+
+    Also accepts ElevenLabs-style strings: ``"mp3_44100_128"``, ``"pcm_16000"``,
+    ``"wav_44100"``, ``"ulaw_8000"``, ``"opus_48000_64"`` or a bare ``"mp3"``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    format: str = Field(description="Container/codec: mp3, wav, pcm, opus, mulaw, alaw, flac, aac…")
+    sample_rate: int | None = Field(default=None, ge=4000, le=192000)
+    bitrate: int | None = Field(default=None, ge=8, le=512, description="Bitrate in kbps.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _parse_string(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return parse_audio_format(data)
+        return data
+
+    @field_validator("format")
+    @classmethod
+    def _normalise(cls, value: str) -> str:
+        value = value.strip().lower()
+        if not value:
+            raise ValueError("format must not be empty")
+        return _FORMAT_ALIASES.get(value, value)
+
+    def to_provider_string(self) -> str:
+        """ElevenLabs-style string: ``mp3_44100_128``, ``pcm_16000``, ``ulaw_8000`` …"""
+        name = "ulaw" if self.format == "mulaw" else self.format
+        parts = [name]
+        if self.sample_rate:
+            parts.append(str(self.sample_rate))
+        if self.bitrate and self.format in ("mp3", "opus", "aac"):
+            parts.append(str(self.bitrate))
+        return "_".join(parts)
+
+    @property
+    def content_type(self) -> str:
+        """MIME type of audio in this format."""
+        return {
+            "mp3": "audio/mpeg",
+            "wav": "audio/wav",
+            "pcm": "audio/pcm",
+            "opus": "audio/opus",
+            "ogg": "audio/ogg",
+            "flac": "audio/flac",
+            "aac": "audio/aac",
+            "mulaw": "audio/basic",
+            "alaw": "audio/x-alaw-basic",
+        }.get(self.format, "application/octet-stream")
+
+
+def parse_audio_format(text: str) -> dict[str, Any]:
+    """Parse ``"mp3_44100_128"``-style strings into AudioOutputFormat fields."""
+    parts = [p for p in re.split(r"[_\-]", text.strip().lower()) if p]
+    if not parts:
+        raise ValueError("empty audio format")
+    fmt, rest = parts[0], parts[1:]
+    if len(rest) > 2 or not all(p.isdigit() for p in rest):
+        raise ValueError(
+            f"audio format must look like 'mp3_44100_128' or 'pcm_16000', got {text!r}"
+        )
+    out: dict[str, Any] = {"format": fmt}
+    if rest:
+        out["sample_rate"] = int(rest[0])
+    if len(rest) == 2:
+        out["bitrate"] = int(rest[1])
+    return out
+
+
+# --------------------------------------------------------------------------- mock settings
+
+
+class MockPollingConfig(BaseModel):
+    """How the mock simulates a polled job (statuses, delays, progress)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = True
+    status_sequence: list[Literal["queued", "processing", "completed", "failed"]] = Field(
+        default_factory=lambda: ["queued", "processing", "completed"]
+    )
+    delay_between_updates: float = Field(default=0.5, ge=0, le=60)
+    progress_percentages: list[int] | None = None
+    custom_updates: list[dict[str, Any]] | None = None
+
+
+MockErrorKind = Literal[
+    "rate_limit",
+    "server_error",
+    "timeout",
+    "connection",
+    "moderation",
+    "validation",
+    "authentication",
+    "generation_failed",
+]
+
+
+class MockResponse(BaseModel):
+    """One possible mock outcome; chosen by weight (or in order with ``selection="sequence"``).
+
+    ``error`` may be an exception instance to raise or one of the kinds
+    ``rate_limit``, ``server_error``, ``timeout``, ``connection``, ``moderation``,
+    ``validation``, ``authentication``, ``generation_failed``.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+
+    weight: float = Field(default=1.0, gt=0)
+    mock_response: Any = None
+    output_video: MediaType | None = None
+    output_video_type: Literal["url", "content"] = "content"
+    error: Exception | MockErrorKind | None = None
+    error_message: str | None = None
+    retry_after: float | None = Field(default=None, ge=0)
+
+
+class MockConfig(BaseModel):
+    """Offline mock switch for any config: ``mock=MockConfig(enabled=True)`` or ``mock=True``.
+
+    The mock produces real media (PNG, WAV, MP4) deterministically from the
+    seed (``seed``, else the request's seed, else a hash of the request).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool
+    responses: list[MockResponse] | None = None
+    selection: Literal["weighted", "sequence"] = "weighted"
+    polling: MockPollingConfig | None = None
+    seed: int | None = None
+
+
+# --------------------------------------------------------------------------- configs
+
+
+class RetryPolicy(BaseModel):
+    """Retries on the same config before falling back (exponential backoff, full jitter).
+
+    Retry-After from the provider is honoured (capped by ``max_retry_after``).
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    max_retries: int = Field(default=2, ge=0, le=10)
+    initial_delay: float = Field(default=1.0, ge=0, le=60)
+    max_delay: float = Field(default=20.0, ge=0, le=600)
+    multiplier: float = Field(default=2.0, ge=1, le=10)
+    jitter: bool = True
+    honor_retry_after: bool = True
+    max_retry_after: float = Field(default=60.0, ge=0, le=3600)
+    retry_on_timeout: bool = Field(
+        default=False,
+        description="Retry the same config after a timeout (default: go to the next fallback).",
+    )
+
+
+UnsupportedParamPolicy = Literal["error", "warn", "ignore"]
+ConfigT = TypeVar("ConfigT", bound="BaseGenerationConfig")
+
+
+class BaseGenerationConfig(BaseModel):
+    """Fields shared by every config (see the concrete configs for defaults)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+    model: str = Field(min_length=1, description="Model name, e.g. 'fal-ai/veo3'.")
+    provider: str = Field(min_length=1, description="Provider name, e.g. 'fal'.")
+    api_key: SecretStr | None = Field(default=None, description="Provider API key.")
+    base_url: str | None = Field(
+        default=None, description="Override the provider endpoint (proxy, region, emulator)."
+    )
+    api_version: str | None = None
+    timeout: float = Field(default=600, gt=0, description="Seconds one attempt may take.")
+    max_poll_attempts: int = Field(default=120, ge=1)
+    poll_interval: float = Field(default=5, gt=0, description="Longest wait between polls.")
+    mock: MockConfig | None = None
+    fallback_configs: list[Any] | None = None
+    provider_config: dict[str, Any] = Field(default_factory=dict)
+    retry: RetryPolicy = Field(default_factory=RetryPolicy)
+    on_unsupported_param: UnsupportedParamPolicy = Field(
+        default="error",
+        description="A request field the model does not take: raise (default), warn or ignore.",
+    )
+    max_input_bytes: int = Field(default=DEFAULT_MAX_MEDIA_BYTES, gt=0)
+
+    @field_validator("mock", mode="before")
+    @classmethod
+    def _mock_shorthand(cls, value: Any) -> Any:
+        if isinstance(value, bool):
+            return MockConfig(enabled=value)
+        return value
+
+    @field_validator("api_key", mode="after")
+    @classmethod
+    def _register_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            register_secret(value.get_secret_value())
+        return value
+
+    @field_validator("provider_config", mode="after")
+    @classmethod
+    def _register_provider_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from tarash.tarash_gateway._secrets import is_secret_key
+
+        for key, item in value.items():
+            if isinstance(item, str) and is_secret_key(key):
+                register_secret(item)
+        return value
+
+    @field_validator("base_url")
+    @classmethod
+    def _check_base_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[a-z][a-z0-9+.-]*://", value):
+            raise ValueError(f"base_url must be an absolute URL, got {value!r}")
+        return value
+
+    def api_key_value(self) -> str | None:
+        """The API key in clear (for handing to an SDK; never log it)."""
+        return self.api_key.get_secret_value() if self.api_key else None
+
+    @property
+    def is_mock(self) -> bool:
+        """Whether this config runs on the offline mock."""
+        return self.provider == "mock" or bool(self.mock and self.mock.enabled)
+
+    def chain(self: ConfigT) -> list[ConfigT]:
+        """This config followed by its fallbacks, flattened in order."""
+        out: list[ConfigT] = [self]
+        for fb in self.fallback_configs or []:
+            out.extend(fb.chain())
+        return out
+
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            if name == "provider_config" and value:
+                yield name, redact_value(value)
+            elif name == "fallback_configs" and not value:
+                continue
+            else:
+                yield name, value
+
+
+class VideoGenerationConfig(BaseGenerationConfig):
+    """Provider configuration for video generation (timeout 600 s, poll ≤ every 5 s)."""
+
+    timeout: float = Field(default=600, gt=0)
+    max_poll_attempts: int = Field(default=120, ge=1)
+    poll_interval: float = Field(default=5, gt=0)
+    fallback_configs: list[VideoGenerationConfig] | None = None
+
+
+class ImageGenerationConfig(BaseGenerationConfig):
+    """Provider configuration for image generation (timeout 120 s, poll ≤ every 2 s)."""
+
+    timeout: float = Field(default=120, gt=0)
+    max_poll_attempts: int = Field(default=60, ge=1)
+    poll_interval: float = Field(default=2, gt=0)
+    fallback_configs: list[ImageGenerationConfig] | None = None
+
+
+class AudioGenerationConfig(BaseGenerationConfig):
+    """Provider configuration for TTS and STS (timeout 240 s)."""
+
+    timeout: float = Field(default=240, gt=0)
+    max_poll_attempts: int = Field(default=120, ge=1)
+    poll_interval: float = Field(default=1, gt=0)
+    fallback_configs: list[AudioGenerationConfig] | None = None
+
+
+# --------------------------------------------------------------------------- requests
+
+
+class BaseGenerationRequest(BaseModel):
+    """Fields shared by every request; unknown keys are collected into ``extra_params``."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    extra_params: dict[str, Any] = Field(
+        default_factory=dict, description="Provider parameters passed through as-is."
+    )
+    provider_options: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Parameters for one provider only, keyed by provider name "
+        "(e.g. {'fal': {'loop': True}}); applied only when that provider runs.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _collect_unknown(cls, data: Any) -> Any:
+        if not isinstance(data, Mapping):
+            return data
+        known = set(cls.model_fields)
+        for field in cls.model_fields.values():
+            if field.alias:
+                known.add(field.alias)
+        unknown = {k: v for k, v in data.items() if k not in known}
+        if not unknown:
+            return data
+        out = {k: v for k, v in data.items() if k in known}  # never mutate the caller's dict
+        extra = dict(out.get("extra_params") or {})
+        for key, value in unknown.items():
+            extra.setdefault(key, value)
+        out["extra_params"] = extra
+        return out
+
+    def set_fields(self) -> dict[str, Any]:
+        """Fields whose value differs from the default (what the caller actually asked for)."""
+        out: dict[str, Any] = {}
+        for name, field in type(self).model_fields.items():
+            if name in ("extra_params", "provider_options"):
+                continue
+            value = getattr(self, name)
+            default = field.get_default(call_default_factory=True)
+            if value is not None and value != default:
+                out[name] = value
+        return out
+
+
+class VideoGenerationRequest(BaseGenerationRequest):
+    """What to generate: a video."""
+
+    prompt: str = Field(description="Text description of the video to generate.")
+    duration_seconds: int | None = Field(default=None, ge=1, le=600)
+    resolution: Resolution | None = None
+    aspect_ratio: AspectRatio | None = None
+    generate_audio: bool | None = None
+    image_list: list[ImageType] = Field(
+        default_factory=list, description="Input images with roles (reference, first/last frame…)."
+    )
+    video: MediaType | None = Field(default=None, description="Input video (edit, extend, v2v).")
+    audio: MediaType | None = Field(default=None, description="Input audio (lip sync, avatars).")
+    seed: int | None = Field(default=None, ge=0)
+    number_of_videos: int = Field(default=1, ge=1, le=8)
+    negative_prompt: str | None = None
+    enhance_prompt: bool | None = None
+
+
+class ImageGenerationRequest(BaseGenerationRequest):
+    """What to generate: one or more images."""
+
+    prompt: str = Field(description="Text description of the image to generate.")
+    negative_prompt: str | None = None
+    size: str | None = Field(default=None, description="e.g. '1024x1024'.")
+    quality: str | None = None
+    style: str | None = None
+    n: int | None = Field(default=None, ge=1, le=16)
+    image_list: list[ImageType] = Field(default_factory=list)
+    mask_image: MediaType | None = None
+    seed: int | None = Field(default=None, ge=0)
+    aspect_ratio: AspectRatio | None = None
+
+
+def _default_audio_format() -> AudioOutputFormat:
+    return AudioOutputFormat(format="mp3", sample_rate=44100, bitrate=128)
+
+
+class TTSRequest(BaseGenerationRequest):
+    """Text to speech."""
+
+    text: str = Field(min_length=1, description="Text to convert to speech.")
+    voice_id: str | None = None
+    output_format: AudioOutputFormat = Field(default_factory=_default_audio_format)
+    language_code: str | None = None
+    voice_settings: dict[str, Any] | None = None
+
+
+class STSRequest(BaseGenerationRequest):
+    """Speech to speech (voice changer)."""
+
+    audio: MediaType = Field(description="Input audio: URL, bytes, base64, MediaContent or path.")
+    voice_id: str = Field(min_length=1, description="Target voice (provider-specific id).")
+    output_format: AudioOutputFormat = Field(default_factory=_default_audio_format)
+    voice_settings: dict[str, Any] | None = None
+
+
+# --------------------------------------------------------------------------- metadata
+
+
+class Cost(BaseModel):
+    """What the provider says the job cost. Absent (``None`` on the response) means unknown."""
+
+    model_config = ConfigDict(frozen=True)
+
+    amount: float
+    unit: Literal["usd", "credits"] = "usd"
+    source: Literal["provider", "estimate"] = "provider"
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class AttemptMetadata(BaseModel):
+    """One attempt against one config of the chain."""
+
+    provider: str
+    model: str
+    attempt_number: int
+    started_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+    status: Literal["success", "failed", "skipped"] = "failed"
+    error_type: str | None = None
+    error_message: str | None = None
+    is_retryable: bool | None = None
+    request_id: str | None = Field(default=None, description="The provider's request id.")
+    is_fallback: bool = False
+    config_index: int = 0
+    retry_number: int = 0
+    is_mock: bool = False
+    cancelled_upstream: bool | None = None
+
+    @property
+    def duration_seconds(self) -> float | None:
+        """Wall time of the attempt."""
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+class ExecutionMetadata(BaseModel):
+    """Every attempt of one call: retries, fallbacks, timings, outcomes."""
+
+    total_attempts: int = 0
+    successful_attempt: int | None = None
+    attempts: list[AttemptMetadata] = Field(default_factory=list)
+    fallback_triggered: bool = False
+    configs_in_chain: int = 1
+    started_at: datetime = Field(default_factory=utcnow)
+    ended_at: datetime | None = None
+
+    @property
+    def total_duration_seconds(self) -> float | None:
+        """Wall time of the whole call."""
+        if self.ended_at is None:
+            return None
+        return (self.ended_at - self.started_at).total_seconds()
+
+
+# --------------------------------------------------------------------------- responses
+
+MediaOutput = str | MediaContent
+"""A generated media item: a URL/data URI/base64 string or raw bytes with type."""
+
+
+class BaseGenerationResponse(BaseModel):
+    """Fields shared by every response."""
+
+    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+
+    request_id: str = Field(description="Tarash-assigned unique ID for this request.")
+    status: Literal["completed", "failed"] = "completed"
+    is_mock: bool = False
+    raw_response: dict[str, Any] = Field(default_factory=dict)
+    execution_metadata: ExecutionMetadata | None = None
+    provider: str | None = None
+    model: str | None = None
+    provider_request_id: str | None = Field(default=None, description="The provider's job id.")
+    cost: Cost | None = Field(default=None, description="Provider-reported cost; None = unknown.")
+    warnings: list[str] = Field(default_factory=list)
+
+    @field_validator("raw_response", mode="before")
+    @classmethod
+    def _jsonable_raw(cls, value: Any) -> Any:
+        return _jsonable(value) if value is not None else {}
+
+
+def _jsonable(value: Any, depth: int = 0) -> Any:
+    """Copy of a raw provider payload that always serialises (bytes become size notes)."""
+    if depth > 30:
+        return "…"
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v, depth + 1) for v in value]
+    if isinstance(value, bytes | bytearray | memoryview):
+        return f"<{len(value)} bytes>"
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        try:
+            return _jsonable(dump(), depth + 1)
+        except Exception:  # pragma: no cover - defensive
+            return repr(value)
+    return repr(value)
+
+
+async def _media_bytes(item: MediaOutput, content_type: str | None) -> tuple[bytes, str]:
+    from tarash.tarash_gateway.media import to_media_input
+
+    if isinstance(item, dict):
+        return item["content"], item.get("content_type") or content_type or ""
+    media = to_media_input(item)
+    data, ctype = await media.read(max_bytes=2**34)
+    return data, content_type or ctype
+
+
+def _target_path(path: str | Path, content_type: str | None, stem: str) -> Path:
+    target = Path(path)
+    if target.is_dir():
+        target = target / f"{stem}{extension_for(content_type)}"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+class VideoGenerationResponse(BaseGenerationResponse):
+    """A generated video (URL or bytes) with what the provider reported about it."""
+
+    video: MediaOutput = Field(description="Video URL, data URI, or bytes with type.")
+    videos: list[MediaOutput] = Field(
+        default_factory=list, description="All videos when number_of_videos > 1 (first = video)."
+    )
+    content_type: str | None = None
+    audio_url: str | None = None
+    duration: float | None = None
+    resolution: str | None = None
+    aspect_ratio: str | None = None
+    width: int | None = None
+    height: int | None = None
+    file_size: int | None = None
+    seed: int | None = None
+
+    async def read_bytes_async(self) -> bytes:
+        """The video bytes (downloads URLs on the shared client)."""
+        data, _ = await _media_bytes(self.video, self.content_type)
+        return data
+
+    async def save_async(self, path: str | Path) -> Path:
+        """Write the video to ``path`` (a directory gets ``<request_id>.mp4``)."""
+        import asyncio
+
+        data, ctype = await _media_bytes(self.video, self.content_type)
+        target = _target_path(path, ctype or "video/mp4", self.request_id)
+        await asyncio.to_thread(target.write_bytes, data)
+        return target
+
+    def save(self, path: str | Path) -> Path:
+        """Blocking :meth:`save_async`."""
+        from tarash.tarash_gateway._sync import run_sync
+
+        return run_sync(self.save_async(path))
+
+
+class ImageGenerationResponse(BaseGenerationResponse):
+    """Generated images: URLs, data URIs or base64 strings."""
+
+    images: list[str] = Field(description="Image URLs or base64 data.")
+    content_type: str | None = "image/png"
+    revised_prompt: str | None = None
+    width: int | None = None
+    height: int | None = None
+    seed: int | None = None
+
+    async def read_bytes_async(self, index: int = 0) -> bytes:
+        """Bytes of image ``index`` (downloads URLs)."""
+        data, _ = await _media_bytes(self.images[index], self.content_type)
+        return data
+
+    async def save_async(self, path: str | Path, index: int = 0) -> Path:
+        """Write image ``index`` to ``path`` (a directory gets ``<request_id>-<i>.<ext>``)."""
+        import asyncio
+
+        data, ctype = await _media_bytes(self.images[index], self.content_type)
+        target = _target_path(path, ctype, f"{self.request_id}-{index}")
+        await asyncio.to_thread(target.write_bytes, data)
+        return target
+
+    def save(self, path: str | Path, index: int = 0) -> Path:
+        """Blocking :meth:`save_async`."""
+        from tarash.tarash_gateway._sync import run_sync
+
+        return run_sync(self.save_async(path, index))
+
+
+class _AudioResponse(BaseGenerationResponse):
+    audio: str = Field(description="Base64-encoded audio bytes.")
+    content_type: str | None = None
+    duration: float | None = None
+    sample_rate: int | None = None
+    output_format: str | None = Field(default=None, description="e.g. 'mp3_44100_128'.")
+
+    @property
+    def audio_bytes(self) -> bytes:
+        """The decoded audio."""
+        return base64.b64decode(self.audio)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the audio to ``path`` (a directory gets ``<request_id>.<ext>``)."""
+        target = _target_path(path, self.content_type, self.request_id)
+        target.write_bytes(self.audio_bytes)
+        return target
+
+
+class TTSResponse(_AudioResponse):
+    """Synthesised speech (base64 in ``audio``; ``audio_bytes`` decodes it)."""
+
+
+class STSResponse(_AudioResponse):
+    """Converted speech (base64 in ``audio``; ``audio_bytes`` decodes it)."""
+
+
+AnyResponse = VideoGenerationResponse | ImageGenerationResponse | TTSResponse | STSResponse
+AnyConfig = VideoGenerationConfig | ImageGenerationConfig | AudioGenerationConfig
+AnyRequest = VideoGenerationRequest | ImageGenerationRequest | TTSRequest | STSRequest
+
+# --------------------------------------------------------------------------- progress
+
+ResponseT = TypeVar("ResponseT", bound=BaseGenerationResponse)
+
+
+class BaseGenerationUpdate(BaseModel, Generic[ResponseT]):
+    """One progress event: the same shape for every provider and operation."""
+
+    model_config = ConfigDict(frozen=True)
+
+    request_id: str = Field(description="Tarash request id (same as the response's).")
+    status: StatusType
+    progress_percent: int | None = Field(default=None, ge=0, le=100)
+    update: dict[str, Any] = Field(default_factory=dict, description="Provider detail.")
+    result: ResponseT | None = None
+    error: str | None = None
+    provider: str | None = None
+    model: str | None = None
+    queue_position: int | None = None
+    logs: list[str] = Field(default_factory=list)
+    elapsed_seconds: float | None = None
+    attempt: int | None = None
+    provider_request_id: str | None = None
+    job: JobRef | None = Field(default=None, description="Reference to resume/cancel the job.")
+
+
+class VideoGenerationUpdate(BaseGenerationUpdate[VideoGenerationResponse]):
+    """Progress of a video generation."""
+
+
+class ImageGenerationUpdate(BaseGenerationUpdate[ImageGenerationResponse]):
+    """Progress of an image generation."""
+
+
+class TTSUpdate(BaseGenerationUpdate[TTSResponse]):
+    """Progress of a TTS generation."""
+
+
+class STSUpdate(BaseGenerationUpdate[STSResponse]):
+    """Progress of an STS conversion."""
+
+
+ProgressCallback = Callable[[VideoGenerationUpdate], None | Awaitable[None]]
+ImageProgressCallback = Callable[[ImageGenerationUpdate], None | Awaitable[None]]
+TTSProgressCallback = Callable[[TTSUpdate], None | Awaitable[None]]
+STSProgressCallback = Callable[[STSUpdate], None | Awaitable[None]]
+AnyProgressCallback = Callable[[Any], None | Awaitable[None]]
+
+
+# --------------------------------------------------------------------------- handler protocols
+
+
+@runtime_checkable
+class ProviderHandler(Protocol):
+    """A video provider: the two methods a custom handler needs (see ``register_provider``).
+
+    Built-in handlers also implement the step interface of
+    :class:`tarash.tarash_gateway.providers.base.BaseProviderHandler`
+    (prepare/submit/status/result/cancel), which makes their jobs resumable.
+    """
+
+    def generate_video(
+        self,
+        config: VideoGenerationConfig,
+        request: VideoGenerationRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> VideoGenerationResponse: ...
+
+    async def generate_video_async(
+        self,
+        config: VideoGenerationConfig,
+        request: VideoGenerationRequest,
+        on_progress: ProgressCallback | None = None,
+    ) -> VideoGenerationResponse: ...
+
+
+@runtime_checkable
+class ImageProviderHandler(Protocol):
+    """An image provider (custom handlers implement these two methods)."""
+
+    def generate_image(
+        self,
+        config: ImageGenerationConfig,
+        request: ImageGenerationRequest,
+        on_progress: ImageProgressCallback | None = None,
+    ) -> ImageGenerationResponse: ...
+
+    async def generate_image_async(
+        self,
+        config: ImageGenerationConfig,
+        request: ImageGenerationRequest,
+        on_progress: ImageProgressCallback | None = None,
+    ) -> ImageGenerationResponse: ...
+
+
+@runtime_checkable
+class TTSProviderHandler(Protocol):
+    """A text-to-speech provider."""
+
+    def generate_tts(
+        self,
+        config: AudioGenerationConfig,
+        request: TTSRequest,
+        on_progress: TTSProgressCallback | None = None,
+    ) -> TTSResponse: ...
+
+    async def generate_tts_async(
+        self,
+        config: AudioGenerationConfig,
+        request: TTSRequest,
+        on_progress: TTSProgressCallback | None = None,
+    ) -> TTSResponse: ...
+
+
+@runtime_checkable
+class STSProviderHandler(Protocol):
+    """A speech-to-speech (voice changer) provider."""
+
+    def generate_sts(
+        self,
+        config: AudioGenerationConfig,
+        request: STSRequest,
+        on_progress: STSProgressCallback | None = None,
+    ) -> STSResponse: ...
+
+    async def generate_sts_async(
+        self,
+        config: AudioGenerationConfig,
+        request: STSRequest,
+        on_progress: STSProgressCallback | None = None,
+    ) -> STSResponse: ...
+
+
+# --------------------------------------------------------------------------- operation table
+
+
+@dataclass(frozen=True)
+class OperationSpec:
+    """How one operation maps onto the model classes and handler method names."""
+
+    name: Operation
+    config_type: type[BaseGenerationConfig]
+    request_type: type[BaseGenerationRequest]
+    response_type: type[BaseGenerationResponse]
+    update_type: type[BaseGenerationUpdate[Any]]
+    method: str
+
+
+OPERATIONS: dict[Operation, OperationSpec] = {
+    "video": OperationSpec(
+        name="video",
+        config_type=VideoGenerationConfig,
+        request_type=VideoGenerationRequest,
+        response_type=VideoGenerationResponse,
+        update_type=VideoGenerationUpdate,
+        method="generate_video",
+    ),
+    "image": OperationSpec(
+        name="image",
+        config_type=ImageGenerationConfig,
+        request_type=ImageGenerationRequest,
+        response_type=ImageGenerationResponse,
+        update_type=ImageGenerationUpdate,
+        method="generate_image",
+    ),
+    "tts": OperationSpec(
+        name="tts",
+        config_type=AudioGenerationConfig,
+        request_type=TTSRequest,
+        response_type=TTSResponse,
+        update_type=TTSUpdate,
+        method="generate_tts",
+    ),
+    "sts": OperationSpec(
+        name="sts",
+        config_type=AudioGenerationConfig,
+        request_type=STSRequest,
+        response_type=STSResponse,
+        update_type=STSUpdate,
+        method="generate_sts",
+    ),
+}
+
+
+def operation_for_request(request: BaseGenerationRequest) -> OperationSpec:
+    """The operation a request belongs to."""
+    for spec in OPERATIONS.values():
+        if isinstance(request, spec.request_type):
+            return spec
+    raise TypeError(f"not a generation request: {type(request).__name__}")
