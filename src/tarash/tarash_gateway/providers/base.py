@@ -387,6 +387,15 @@ class BaseProviderHandler:
         """Ask the provider to stop the job; True when it confirmed."""
         return False
 
+    supports_streaming: ClassVar[bool] = False
+    """True when :meth:`stream_tts` yields audio as it is generated."""
+
+    def stream_tts(self, ctx: AttemptContext, prepared: Prepared) -> AsyncIterator[bytes]:
+        """Yield TTS audio chunks as the provider produces them (see ``stream_tts``)."""
+        raise OperationNotSupportedError(
+            f"provider {self.name!r} cannot stream speech", self.name, ctx.model
+        )
+
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """Translate an SDK/transport exception into a typed error (``None`` = unknown)."""
         return None

@@ -1,0 +1,47 @@
+"""Shared test setup: loopback only, no SDK retries, fast retry policies."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Emulators bind 127.0.0.1; never let a proxy setting route test traffic elsewhere.
+os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
+for _var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
+    os.environ.pop(_var, None)
+# Provider keys from the developer's shell must never leak into tests.
+for _var in (
+    "FAL_KEY",
+    "OPENAI_API_KEY",
+    "AZURE_OPENAI_API_KEY",
+    "REPLICATE_API_TOKEN",
+    "GOOGLE_API_KEY",
+    "GEMINI_API_KEY",
+    "RUNWAYML_API_SECRET",
+    "STABILITY_API_KEY",
+    "XAI_API_KEY",
+    "ELEVENLABS_API_KEY",
+    "CARTESIA_API_KEY",
+    "HUME_API_KEY",
+    "SARVAM_API_KEY",
+    "TARASH_GATEWAY_MOCK",
+):
+    os.environ.pop(_var, None)
+
+from tarash.tarash_gateway.models import RetryPolicy  # noqa: E402
+
+FAST_RETRY = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05, max_retry_after=0.2)
+"""Retry policy for tests: real retries, millisecond backoff, Retry-After capped at 0.2 s."""
+
+NO_RETRY = RetryPolicy(max_retries=0)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Live tests talk to real providers: skipped unless TARASH_LIVE_TESTS=1, never in CI."""
+    if os.environ.get("TARASH_LIVE_TESTS") == "1" and not os.environ.get("CI"):
+        return
+    skip = pytest.mark.skip(reason="live provider test: set TARASH_LIVE_TESTS=1 (never in CI)")
+    for item in items:
+        if "live" in item.keywords:
+            item.add_marker(skip)
