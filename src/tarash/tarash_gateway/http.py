@@ -99,7 +99,7 @@ class ClientCache:
                 client: T = hit[0]
                 return client
             client = factory()
-            table[key] = (client, close)  # type: ignore[assignment]
+            table[key] = (client, close)
             return client
 
     async def aclose(self) -> None:
@@ -114,11 +114,14 @@ class ClientCache:
             entries.extend(self._global.values())
             self._global.clear()
         for client, close in entries:
-            closer = close or getattr(client, "aclose", None) or getattr(client, "close", None)
-            if closer is None:
-                continue
             try:
-                result = closer(client) if close else closer()
+                if close is not None:
+                    result = close(client)
+                else:
+                    method = getattr(client, "aclose", None) or getattr(client, "close", None)
+                    if method is None:
+                        continue
+                    result = method()
                 if inspect.isawaitable(result):
                     await result
             except Exception:  # pragma: no cover - closing is best effort

@@ -218,11 +218,11 @@ def coerce_media(value: Any) -> Any:
         if lowered.startswith("data:"):
             decode_data_uri(text)  # validates
             return text
-        path = _looks_like_path(text)
-        if path is not None:
-            if not path.is_file():
-                raise ValueError(f"media file not found: {path}")
-            return path
+        found = _looks_like_path(text)
+        if found is not None:
+            if not found.is_file():
+                raise ValueError(f"media file not found: {found}")
+            return found
         if len(text) >= 16 and _B64_CHARS_RE.match(text):
             try:
                 _b64decode(text)

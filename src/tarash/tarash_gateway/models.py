@@ -180,15 +180,20 @@ def parse_audio_format(text: str) -> dict[str, Any]:
 # --------------------------------------------------------------------------- mock settings
 
 
+MockStatus = Literal["queued", "processing", "completed", "failed"]
+
+
+def _default_mock_statuses() -> list[MockStatus]:
+    return ["queued", "processing", "completed"]
+
+
 class MockPollingConfig(BaseModel):
     """How the mock simulates a polled job (statuses, delays, progress)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     enabled: bool = True
-    status_sequence: list[Literal["queued", "processing", "completed", "failed"]] = Field(
-        default_factory=lambda: ["queued", "processing", "completed"]
-    )
+    status_sequence: list[MockStatus] = Field(default_factory=_default_mock_statuses)
     delay_between_updates: float = Field(default=0.5, ge=0, le=60)
     progress_percentages: list[int] | None = None
     custom_updates: list[dict[str, Any]] | None = None

@@ -724,7 +724,8 @@ async def submit_job(
         is_mock=plan.is_mock,
         warnings=list(plan.prepared.warnings),
     )
-    submission = await _guard(plan.handler, ctx, plan.handler.submit(ctx, plan.prepared))
+    handler: BaseProviderHandler = plan.handler
+    submission = await _guard(handler, ctx, handler.submit(ctx, plan.prepared))
     if isinstance(submission, JobRef):
         await get_job_store().record(submission)
     return submission

@@ -23,6 +23,7 @@ import json
 import math
 import random
 import time
+import uuid
 import wave
 from typing import Any, ClassVar
 
@@ -206,7 +207,7 @@ class MockProviderHandler(BaseProviderHandler):
                 mode="json", exclude={"responses"}
             ),
         }
-        job_id = f"mock_{hashlib.sha256(f'{ctx.request_id}{seed}'.encode()).hexdigest()[:20]}"
+        job_id = f"mock_{uuid.uuid4().hex[:20]}"
         job = ctx.job(job_id, provider="mock", data=data)
         if polling is None:
             if failure_at_end:
@@ -262,7 +263,8 @@ class MockProviderHandler(BaseProviderHandler):
         choice = (
             mock.responses[index] if mock.responses and 0 <= index < len(mock.responses) else None
         )
-        return self._build(ctx, job, choice)
+        response: BaseGenerationResponse = self._build(ctx, job, choice)
+        return response
 
     async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool:
         self._cancelled.add(job.provider_request_id)
@@ -418,9 +420,9 @@ def _video_size(aspect_ratio: str | None, resolution: str | None) -> tuple[int, 
         w, h = (float(x) for x in aspect_ratio.split(":"))
         ratio = w / h
     if ratio >= 1:
-        width, height = long_side, long_side / ratio
+        width, height = float(long_side), long_side / ratio
     else:
-        width, height = long_side * ratio, long_side
+        width, height = long_side * ratio, float(long_side)
     return max(16, _even(width)), max(16, _even(height))
 
 
@@ -458,6 +460,8 @@ def _wav_duration(request: STSRequest) -> float | None:
             return None
         data, _ = item.read_local()
         with wave.open(io.BytesIO(data)) as wav:
-            return wav.getnframes() / float(wav.getframerate())
+            frames: int = wav.getnframes()
+            rate: int = wav.getframerate()
+            return frames / float(rate)
     except Exception:
         return None

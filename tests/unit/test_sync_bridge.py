@@ -1,0 +1,70 @@
+"""The blocking API: from threads, from a running loop's worker thread, one loop reused."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tarash.tarash_gateway import (
+    ImageGenerationConfig,
+    ImageGenerationRequest,
+    ImageGenerationResponse,
+    generate_image,
+)
+from tarash.tarash_gateway._sync import portal_loop, run_sync
+
+CONFIG = ImageGenerationConfig(provider="mock", model="mock-image")
+
+
+def _one(prompt: str) -> ImageGenerationResponse:
+    return generate_image(CONFIG, ImageGenerationRequest(prompt=prompt, size="32x32"))
+
+
+def test_sync_api_from_many_threads_shares_one_loop() -> None:
+    loop = portal_loop()
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(_one, [f"p{i}" for i in range(16)]))
+    assert len({r.request_id for r in results}) == 16
+    assert portal_loop() is loop
+
+
+async def test_sync_api_from_a_running_loops_worker_thread() -> None:
+    loop = asyncio.get_running_loop()
+    response = await loop.run_in_executor(None, _one, "from executor")
+    assert response.images
+
+
+async def test_sync_api_called_directly_inside_a_running_loop() -> None:
+    # Jupyter / FastAPI style: the caller's thread has a running loop; no asyncio.run inside.
+    response = _one("inside loop")
+    assert response.images
+
+
+def test_sync_api_in_plain_thread() -> None:
+    box: dict[str, ImageGenerationResponse] = {}
+    thread = threading.Thread(target=lambda: box.setdefault("r", _one("thread")))
+    thread.start()
+    thread.join(30)
+    assert box["r"].images
+
+
+def test_errors_cross_the_bridge_unchanged() -> None:
+    async def boom() -> None:
+        raise KeyError("k")
+
+    with pytest.raises(KeyError):
+        run_sync(boom())
+
+
+def test_blocking_call_from_the_portal_thread_is_refused() -> None:
+    async def nested() -> str:
+        try:
+            _one("nested")
+        except RuntimeError as exc:
+            return str(exc)
+        return "no error"
+
+    assert "progress callback" in run_sync(nested())
