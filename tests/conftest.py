@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+from collections.abc import Iterator
 
 import pytest
 
@@ -29,6 +31,7 @@ for _var in (
 ):
     os.environ.pop(_var, None)
 
+from tarash.tarash_gateway import _secrets  # noqa: E402
 from tarash.tarash_gateway.models import RetryPolicy  # noqa: E402
 
 FAST_RETRY = RetryPolicy(max_retries=2, initial_delay=0.01, max_delay=0.05, max_retry_after=0.2)
@@ -45,3 +48,44 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "live" in item.keywords:
             item.add_marker(skip)
+
+
+class _RecordAll(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.texts: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.texts.append(self.format(record))
+        except Exception:  # a broken third-party record must not fail the scan
+            self.texts.append(repr(record.msg))
+        context = getattr(record, "tarash_context", None)
+        if context is not None:
+            self.texts.append(repr(context))
+
+
+@pytest.fixture(autouse=True)
+def _no_secret_in_logs() -> Iterator[None]:
+    """Every log record of every test (tarash at DEBUG, everything else at INFO) is scanned
+    for every API key registered during the suite; a hit fails the test."""
+    handler = _RecordAll()
+    handler.setFormatter(logging.Formatter("%(name)s %(message)s"))
+    tarash_logger = logging.getLogger("tarash")
+    root = logging.getLogger()
+    old_levels = (tarash_logger.level, root.level)
+    tarash_logger.setLevel(logging.DEBUG)
+    root.setLevel(min(root.level or logging.INFO, logging.INFO))
+    root.addHandler(handler)
+    tarash_logger.addHandler(handler)
+    tarash_logger.propagate = True
+    try:
+        yield
+    finally:
+        root.removeHandler(handler)
+        tarash_logger.removeHandler(handler)
+        tarash_logger.setLevel(old_levels[0])
+        root.setLevel(old_levels[1])
+    secrets = set(_secrets._known)
+    leaked = sorted({s[:4] + "…" for s in secrets for text in handler.texts if s in text})
+    assert not leaked, f"API key(s) {leaked} appeared in log output"

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from aiohttp import web
+
 from tests.emulators.example import ACME_API_KEY, AcmeEmulator
 from tests.emulators.harness import (
     Auth,
@@ -100,7 +101,7 @@ def test_two_emulators_at_once_on_different_ports() -> None:
 
 def test_run_main_serves_in_its_own_process() -> None:
     cmd = [sys.executable, "-m", "tests.emulators.example", "--port", "0", "--api-key", "k"]
-    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:  # noqa: S603
+    with subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True) as proc:
         try:
             assert proc.stdout is not None
             ready, _, _ = select.select([proc.stdout], [], [], 20)

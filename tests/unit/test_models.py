@@ -67,7 +67,9 @@ def test_provider_config_secrets_are_masked_in_repr() -> None:
 
 def test_mock_shorthand_and_chain() -> None:
     fallback = VideoGenerationConfig(provider="mock", model="b")
-    config = VideoGenerationConfig(provider="fal", model="a", mock=True, fallback_configs=[fallback])
+    config = VideoGenerationConfig(
+        provider="fal", model="a", mock=True, fallback_configs=[fallback]
+    )
     assert config.mock == MockConfig(enabled=True)
     assert config.is_mock
     assert [c.model for c in config.chain()] == ["a", "b"]
@@ -98,7 +100,9 @@ def test_unknown_request_fields_go_to_extra_params_without_mutating_input() -> N
     assert json.dumps(data, sort_keys=True) == snapshot
 
 
-@pytest.mark.parametrize("ratio", ["16:9", "9:16", "1:1", "2:3", "3:2", "4:5", "5:4", "9:21", "auto"])
+@pytest.mark.parametrize(
+    "ratio", ["16:9", "9:16", "1:1", "2:3", "3:2", "4:5", "5:4", "9:21", "auto"]
+)
 def test_aspect_ratio_accepts_every_provider_ratio(ratio: str) -> None:
     assert VideoGenerationRequest(prompt="p", aspect_ratio=ratio).aspect_ratio == ratio
 
@@ -169,7 +173,9 @@ def test_media_accepts_url_bytes_base64_data_uri_and_path(tmp_path: Path) -> Non
         {"content": PNG, "content_type": "image/png"},
     ]
     for form in forms:
-        request = VideoGenerationRequest(prompt="p", image_list=[{"image": form, "type": "reference"}])
+        request = VideoGenerationRequest(
+            prompt="p", image_list=[{"image": form, "type": "reference"}]
+        )
         media = to_media_input(request.image_list[0]["image"])
         if media.is_url:
             assert media.url == "https://example.com/a.png"

@@ -167,9 +167,15 @@ async def test_retryable_error_is_retried_then_succeeds() -> None:
         enabled=True,
         polling=FAST_POLL,
         selection="sequence",
-        responses=[MockResponse(error="rate_limit"), MockResponse(error="server_error"), MockResponse()],
+        responses=[
+            MockResponse(error="rate_limit"),
+            MockResponse(error="server_error"),
+            MockResponse(),
+        ],
     )
-    response = await generate_video_async(video_config(mock=mock), VideoGenerationRequest(prompt="x"))
+    response = await generate_video_async(
+        video_config(mock=mock), VideoGenerationRequest(prompt="x")
+    )
     meta = response.execution_metadata
     assert meta is not None
     assert [a.status for a in meta.attempts] == ["failed", "failed", "success"]
@@ -187,7 +193,9 @@ async def test_retry_after_is_honoured() -> None:
     )
     policy = RetryPolicy(max_retries=1, initial_delay=0.0, max_delay=0.0, max_retry_after=5)
     started = time.monotonic()
-    await generate_video_async(video_config(mock=mock, retry=policy), VideoGenerationRequest(prompt="x"))
+    await generate_video_async(
+        video_config(mock=mock, retry=policy), VideoGenerationRequest(prompt="x")
+    )
     assert time.monotonic() - started >= 0.3
 
 
@@ -238,7 +246,9 @@ async def test_all_failing_raises_last_error_with_metadata() -> None:
 
 
 async def test_failed_job_after_acceptance_is_retryable_generation_failure() -> None:
-    mock = MockConfig(enabled=True, polling=FAST_POLL, responses=[MockResponse(error="generation_failed")])
+    mock = MockConfig(
+        enabled=True, polling=FAST_POLL, responses=[MockResponse(error="generation_failed")]
+    )
     config = video_config(mock=mock, retry=NO_RETRY, fallback_configs=[video_config()])
     response = await generate_video_async(config, VideoGenerationRequest(prompt="x"))
     meta = response.execution_metadata
@@ -257,9 +267,7 @@ async def test_timeout_after_acceptance_cancels_upstream_before_fallback() -> No
     def on_progress(update: VideoGenerationUpdate) -> None:
         order.append(f"{update.status}:{update.model}")
 
-    config = video_config(
-        mock=slow, timeout=0.3, fallback_configs=[video_config(model="fallback")]
-    )
+    config = video_config(mock=slow, timeout=0.3, fallback_configs=[video_config(model="fallback")])
     response = await generate_video_async(config, VideoGenerationRequest(prompt="x"), on_progress)
     meta = response.execution_metadata
     assert meta is not None
@@ -272,8 +280,12 @@ async def test_timeout_after_acceptance_cancels_upstream_before_fallback() -> No
 
 
 async def test_max_poll_attempts_is_a_deadline_too() -> None:
-    slow = MockConfig(enabled=True, polling=MockPollingConfig(delay_between_updates=0.05,
-                      status_sequence=["queued"] * 50 + ["completed"]))
+    slow = MockConfig(
+        enabled=True,
+        polling=MockPollingConfig(
+            delay_between_updates=0.05, status_sequence=["queued"] * 50 + ["completed"]
+        ),
+    )
     config = video_config(mock=slow, max_poll_attempts=3, retry=NO_RETRY)
     with pytest.raises(GatewayTimeout, match="3 status polls") as info:
         await generate_video_async(config, VideoGenerationRequest(prompt="x"))
@@ -295,7 +307,9 @@ async def test_caller_cancellation_cancels_upstream() -> None:
 # ----------------------------------------------------------------------------- callbacks
 
 
-async def test_callback_exception_never_affects_the_request(caplog: pytest.LogCaptureFixture) -> None:
+async def test_callback_exception_never_affects_the_request(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     def broken(update: VideoGenerationUpdate) -> None:
         raise RuntimeError("user bug")
 
@@ -314,7 +328,12 @@ async def test_chain_is_validated_before_any_attempt() -> None:
     register_provider("recording", handler)
     register_provider_field_mapping(
         "recording",
-        {"m": {"prompt": passthrough_field_mapper("prompt"), "d": duration_field_mapper("int", [5])}},
+        {
+            "m": {
+                "prompt": passthrough_field_mapper("prompt"),
+                "d": duration_field_mapper("int", [5]),
+            }
+        },
     )
     good = VideoGenerationConfig(provider="recording", model="m", api_key="k-123456")
     bad_fallback = video_config(provider="recording", model="unknown-model", api_key="k-123456")
@@ -332,7 +351,9 @@ async def test_chain_is_validated_before_any_attempt() -> None:
 async def test_unsupported_param_policy_warn() -> None:
     handler = RecordingHandler(finish=True)
     register_provider("recording", handler)
-    register_provider_field_mapping("recording", {"m": {"prompt": passthrough_field_mapper("prompt")}})
+    register_provider_field_mapping(
+        "recording", {"m": {"prompt": passthrough_field_mapper("prompt")}}
+    )
     config = VideoGenerationConfig(
         provider="recording", model="m", api_key="k-123456", on_unsupported_param="warn"
     )
@@ -342,7 +363,9 @@ async def test_unsupported_param_policy_warn() -> None:
 
 async def test_mocked_real_config_is_still_validated() -> None:
     register_provider("recording", RecordingHandler())
-    register_provider_field_mapping("recording", {"m": {"prompt": passthrough_field_mapper("prompt")}})
+    register_provider_field_mapping(
+        "recording", {"m": {"prompt": passthrough_field_mapper("prompt")}}
+    )
     config = VideoGenerationConfig(provider="recording", model="m", mock=True)
     with pytest.raises(ValidationError, match="seed"):
         await generate_video_async(config, VideoGenerationRequest(prompt="x", seed=3))
@@ -363,10 +386,13 @@ async def test_env_switch_mocks_every_config(monkeypatch: pytest.MonkeyPatch) ->
 async def test_missing_api_key_is_reported_before_any_call() -> None:
     handler = RecordingHandler()
     register_provider("recording", handler)
-    register_provider_field_mapping("recording", {"m": {"prompt": passthrough_field_mapper("prompt")}})
+    register_provider_field_mapping(
+        "recording", {"m": {"prompt": passthrough_field_mapper("prompt")}}
+    )
     with pytest.raises(Exception, match="no API key"):
         await generate_video_async(
-            VideoGenerationConfig(provider="recording", model="m"), VideoGenerationRequest(prompt="x")
+            VideoGenerationConfig(provider="recording", model="m"),
+            VideoGenerationRequest(prompt="x"),
         )
     assert handler.submitted == 0
 
@@ -395,7 +421,9 @@ class RecordingHandler(BaseProviderHandler):
         return JobStatus(state="processing", progress_percent=10, poll_after=0.05)
 
     async def result(self, ctx: AttemptContext, job: JobRef) -> VideoGenerationResponse:
-        return ctx.response(video="https://cdn.example/v.mp4", provider_request_id=job.provider_request_id)
+        return ctx.response(
+            video="https://cdn.example/v.mp4", provider_request_id=job.provider_request_id
+        )
 
     async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool:
         self.cancelled.append(job.provider_request_id)
@@ -428,7 +456,8 @@ def test_custom_spec_handler_sync_and_async() -> None:
     assert handler.calls == 1
     with pytest.raises(OperationNotSupportedError) as info:
         generate_image(
-            ImageGenerationConfig(provider="my-provider", model="m"), ImageGenerationRequest(prompt="x")
+            ImageGenerationConfig(provider="my-provider", model="m"),
+            ImageGenerationRequest(prompt="x"),
         )
     assert isinstance(info.value, NotImplementedError)
 
@@ -436,18 +465,24 @@ def test_custom_spec_handler_sync_and_async() -> None:
 def test_builtin_operation_not_offered_is_a_typed_error() -> None:
     register_provider("recording", RecordingHandler())
     with pytest.raises(NotImplementedError, match="does not support tts"):
-        generate_tts(AudioGenerationConfig(provider="recording", model="m", api_key="k-123456"),
-                     TTSRequest(text="hi"))
+        generate_tts(
+            AudioGenerationConfig(provider="recording", model="m", api_key="k-123456"),
+            TTSRequest(text="hi"),
+        )
 
 
 def test_unknown_provider() -> None:
     with pytest.raises(ProviderNotFoundError, match="known providers"):
-        generate_video(VideoGenerationConfig(provider="nope", model="m"), VideoGenerationRequest(prompt="x"))
+        generate_video(
+            VideoGenerationConfig(provider="nope", model="m"), VideoGenerationRequest(prompt="x")
+        )
 
 
 async def test_empty_result_is_a_failed_attempt() -> None:
     class Empty(SpecHandler):
-        async def generate_video_async(self, config: Any, request: Any, on_progress: Any = None) -> Any:
+        async def generate_video_async(
+            self, config: Any, request: Any, on_progress: Any = None
+        ) -> Any:
             return VideoGenerationResponse(request_id="r", video="")
 
     register_provider("empty", Empty())
@@ -485,7 +520,9 @@ async def test_submit_then_resume_from_serialised_reference(tmp_path: Path) -> N
 
 
 async def test_cancel_job() -> None:
-    config = video_config(mock=MockConfig(enabled=True, polling=MockPollingConfig(delay_between_updates=5)))
+    config = video_config(
+        mock=MockConfig(enabled=True, polling=MockPollingConfig(delay_between_updates=5))
+    )
     job = await submit_job_async(config, VideoGenerationRequest(prompt="x"))
     assert isinstance(job, JobRef)
     assert await cancel_job_async(job, config) is True
