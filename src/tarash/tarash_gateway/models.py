@@ -80,7 +80,7 @@ __all__ = [
 StatusType = Literal["queued", "processing", "completed", "failed"]
 Resolution = Literal["360p", "480p", "540p", "720p", "768p", "1080p", "1440p", "2k", "4k"]
 
-_RATIO_RE = re.compile(r"^\d{1,3}(\.\d{1,3})?:\d{1,3}(\.\d{1,3})?$")
+_RATIO_RE = re.compile(r"^\d{1,5}(\.\d{1,3})?:\d{1,5}(\.\d{1,3})?$")
 
 
 def _check_aspect_ratio(value: str) -> str:
