@@ -117,7 +117,9 @@ class JobRecord(BaseModel):
     """A stored job with its last known state."""
 
     job: JobRef
-    state: JobState | Literal["submitted"] = "submitted"
+    state: JobState | Literal["submitted", "abandoned", "cancel_requested"] = "submitted"
+    """``abandoned``: our wait ended but the provider did not confirm a cancel, so the job
+    may still run (and bill); it stays pending until resumed or cancelled."""
     updated_at: datetime = Field(default_factory=utcnow)
     error: str | None = None
 
