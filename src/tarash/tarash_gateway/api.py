@@ -42,6 +42,7 @@ from tarash.tarash_gateway.registry import register_provider as _register_provid
 from tarash.tarash_gateway.registry import (
     register_provider_field_mapping as _register_provider_field_mapping,
 )
+from tarash.tarash_gateway.streaming import stream_tts, stream_tts_async
 
 __all__ = [
     "cancel_job",
@@ -59,6 +60,8 @@ __all__ = [
     "get_provider_field_mapping",
     "register_provider",
     "register_provider_field_mapping",
+    "stream_tts",
+    "stream_tts_async",
     "submit_job",
     "submit_job_async",
     "wait_for_job",

@@ -1,0 +1,772 @@
+"""Streaming text to speech: audio chunks as the provider produces them.
+
+:func:`stream_tts_async` returns an :class:`AsyncTTSStream` (an async iterator
+of ``bytes``); :func:`stream_tts` returns a :class:`TTSStream` (a plain
+iterator) for blocking code::
+
+    with stream_tts(config, TTSRequest(text="Hello", voice_id="...")) as audio:
+        for chunk in audio:
+            player.write(chunk)
+
+    async with stream_tts_async(config, request) as audio:
+        async for chunk in audio:
+            await websocket.send_bytes(chunk)
+
+Semantics:
+
+* **Validation first.** Every config of the fallback chain is prepared (the
+  provider's own validation) when the stream is *created*, before any request
+  is sent; an invalid request raises :class:`ValidationError` right there, and
+  a provider that cannot stream raises :class:`OperationNotSupportedError`.
+* **Retries and fallback only before the first chunk.** Until audio starts
+  flowing, a retryable error is retried on the same config (its
+  ``RetryPolicy``, Retry-After honoured) and then the next config of the chain
+  is tried. Once the first chunk has been handed out the stream is committed
+  to that provider: a later failure raises (typed) and is never papered over
+  with another provider's audio, which would splice two voices and formats.
+* **Timeouts.** ``config.timeout`` bounds the time to the first chunk, and
+  then every wait for the next chunk (a stalled stream raises
+  :class:`~tarash.tarash_gateway.exceptions.TimeoutError`).
+* **Cancellation.** Closing the stream early (``break`` inside ``with`` /
+  ``async with``, ``close()`` / ``aclose()``, or task cancellation) closes the
+  HTTP response, which cancels the generation upstream.
+* **Sync bridge.** :class:`TTSStream` drives the async stream on the gateway's
+  single background loop (:mod:`tarash.tarash_gateway._sync`) through a bounded
+  buffer: no event loop per call or per chunk, read-ahead of at most
+  ``buffer_chunks`` chunks, and back-pressure on the network read.
+
+Providers opt in with ``supports_streaming = True`` and an async-iterator
+``stream_tts(ctx, prepared)`` hook. The offline mock streams too: its
+synthesised audio is cut into ~100 ms chunks (a mocked real config streams
+only if the real provider can).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import builtins
+import concurrent.futures
+import contextlib
+import random
+import sys
+import threading
+import time
+import weakref
+from collections import deque
+from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from types import TracebackType
+
+from tarash.tarash_gateway._sync import portal_loop
+from tarash.tarash_gateway.exceptions import (
+    GenerationFailedError,
+    OperationNotSupportedError,
+    TarashException,
+)
+from tarash.tarash_gateway.exceptions import TimeoutError as GatewayTimeoutError
+from tarash.tarash_gateway.http import error_from_transport
+from tarash.tarash_gateway.jobs import JobRef, JobStatus, utcnow
+from tarash.tarash_gateway.logging import log_debug, log_info, log_warning
+from tarash.tarash_gateway.models import (
+    OPERATIONS,
+    AttemptMetadata,
+    AudioGenerationConfig,
+    AudioOutputFormat,
+    BaseGenerationConfig,
+    ExecutionMetadata,
+    RetryPolicy,
+    TTSRequest,
+    TTSResponse,
+)
+from tarash.tarash_gateway.providers.base import (
+    AttemptContext,
+    BaseProviderHandler,
+    Prepared,
+    new_request_id,
+)
+from tarash.tarash_gateway.registry import get_handler
+
+__all__ = [
+    "DEFAULT_BUFFER_CHUNKS",
+    "AsyncTTSStream",
+    "TTSStream",
+    "stream_tts",
+    "stream_tts_async",
+]
+
+_LOG = "streaming"
+DEFAULT_BUFFER_CHUNKS = 16
+"""How many chunks the sync iterator may read ahead of its consumer."""
+_MOCK_CHUNK_SECONDS = 0.1
+_CLOSE_WAIT = 10.0
+
+
+# ============================================================================ planning
+
+
+class _Plan:
+    __slots__ = ("config", "handler", "index", "is_mock", "prepared")
+
+    def __init__(
+        self,
+        index: int,
+        config: AudioGenerationConfig,
+        handler: BaseProviderHandler,
+        prepared: Prepared,
+        is_mock: bool,
+    ) -> None:
+        self.index = index
+        self.config = config
+        self.handler = handler
+        self.prepared = prepared
+        self.is_mock = is_mock
+
+
+def _plan(config: AudioGenerationConfig, request: TTSRequest) -> list[_Plan]:
+    """Resolve and prepare every config of the chain (no network); check each can stream."""
+    from tarash.tarash_gateway.orchestrator import _plan_chain
+
+    if not isinstance(request, TTSRequest):
+        raise TypeError(f"stream_tts needs a TTSRequest, got {type(request).__name__}")
+    chain: list[BaseGenerationConfig] = list(config.chain())
+    plans: list[_Plan] = []
+    for plan in _plan_chain(OPERATIONS["tts"], chain, request, None):
+        handler = plan.handler
+        if plan.prepared is None or not isinstance(handler, BaseProviderHandler):
+            raise OperationNotSupportedError(
+                f"provider {plan.config.provider!r} has a custom handler without the step "
+                "interface; it cannot stream speech",
+                plan.config.provider,
+                plan.config.model,
+            )
+        assert isinstance(plan.config, AudioGenerationConfig)
+        _require_streaming(plan.config, handler, plan.is_mock)
+        plans.append(_Plan(plan.index, plan.config, handler, plan.prepared, plan.is_mock))
+    return plans
+
+
+def _require_streaming(
+    config: AudioGenerationConfig, handler: BaseProviderHandler, is_mock: bool
+) -> None:
+    if is_mock:
+        if config.provider == "mock":
+            return
+        try:
+            real = get_handler(config.provider)
+        except TarashException:
+            return
+        if not isinstance(real, BaseProviderHandler) or real.supports_streaming:
+            return
+        handler = real
+    if not handler.supports_streaming:
+        raise OperationNotSupportedError(
+            f"provider {config.provider!r} cannot stream speech; use generate_tts "
+            "(or put a streaming provider such as elevenlabs or cartesia in the chain)",
+            config.provider,
+            config.model,
+        )
+
+
+def _stream_format(plan: _Plan, request: TTSRequest) -> tuple[str | None, str | None]:
+    """(output_format, content_type) the stream will carry, when the provider says."""
+    describe = getattr(plan.handler, "stream_format", None)
+    if callable(describe) and not plan.is_mock:
+        try:
+            name, ctype = describe(plan.prepared)
+            return name, ctype
+        except Exception as exc:  # pragma: no cover - a description is best effort
+            log_debug("stream_format failed", {"error": repr(exc)}, _LOG)
+    fmt: AudioOutputFormat = request.output_format
+    return fmt.to_provider_string(), fmt.content_type
+
+
+# ============================================================================ retries
+
+
+def _retry_delay(policy: RetryPolicy, attempt: int, exc: TarashException) -> float:
+    """Exponential backoff with full jitter; Retry-After honoured (as the orchestrator does)."""
+    ceiling = min(policy.max_delay, policy.initial_delay * policy.multiplier ** max(0, attempt - 1))
+    delay = random.uniform(0, ceiling) if policy.jitter else ceiling
+    if policy.honor_retry_after and exc.retry_after is not None:
+        delay = max(delay, min(float(exc.retry_after), policy.max_retry_after))
+    return delay
+
+
+def _should_retry(policy: RetryPolicy, exc: TarashException) -> bool:
+    if not exc.retryable:
+        return False
+    return not (isinstance(exc, GatewayTimeoutError) and not policy.retry_on_timeout)
+
+
+class _End:
+    """Sentinel: the provider's iterator is exhausted."""
+
+
+_END = _End()
+
+
+def _map_exception(
+    handler: BaseProviderHandler, ctx: AttemptContext, exc: Exception
+) -> TarashException:
+    """An SDK/transport exception as the typed error the orchestrator would raise."""
+    mapped = handler.map_error(exc, ctx)
+    if mapped is not None:
+        return mapped
+    module = type(exc).__module__
+    if module.startswith(("httpx", "httpcore", "httpx2", "aiohttp")) or isinstance(exc, OSError):
+        return error_from_transport(exc, provider=ctx.provider, model=ctx.model)
+    return GenerationFailedError(
+        f"{ctx.provider} raised {type(exc).__name__}: {exc}", ctx.provider, ctx.model
+    )
+
+
+async def _next_chunk(
+    handler: BaseProviderHandler,
+    ctx: AttemptContext,
+    iterator: AsyncIterator[bytes],
+    wait: float,
+    what: str,
+) -> bytes | _End:
+    """The next non-empty chunk within ``wait`` seconds (typed errors only)."""
+    try:
+        async with asyncio.timeout(wait):
+            while True:
+                chunk = await iterator.__anext__()
+                if chunk:
+                    return bytes(chunk)
+    except StopAsyncIteration:
+        return _END
+    except (TarashException, asyncio.CancelledError):
+        raise
+    except builtins.TimeoutError as exc:
+        raise GatewayTimeoutError(
+            f"{ctx.provider} sent no {what} within {ctx.config.timeout:g}s; "
+            "the stream was closed upstream",
+            ctx.provider,
+            ctx.model,
+            timeout_seconds=ctx.config.timeout,
+            cancelled_upstream=True,
+        ) from exc
+    except Exception as exc:
+        raise _map_exception(handler, ctx, exc) from exc
+
+
+async def _aclose(iterator: AsyncIterator[bytes] | None) -> None:
+    closer = getattr(iterator, "aclose", None)
+    if closer is None:
+        return
+    try:
+        await closer()
+    except Exception:  # closing is best effort; the error that matters is already raised
+        log_debug("Closing a provider stream raised", {"error": repr(sys.exc_info()[1])}, _LOG)
+
+
+# ============================================================================ mock streaming
+
+
+async def _mock_stream(
+    handler: BaseProviderHandler, ctx: AttemptContext, prepared: Prepared, state: AsyncTTSStream
+) -> AsyncIterator[bytes]:
+    """The mock's TTS audio, cut into ~100 ms chunks (its scripted errors apply)."""
+    submission = await handler.submit(ctx, prepared)
+    if isinstance(submission, JobRef):
+        while True:
+            status: JobStatus = await handler.status(ctx, submission)
+            if status.state == "completed":
+                submission = await handler.result(ctx, submission)
+                break
+            if status.state in ("failed", "cancelled"):
+                if isinstance(status.error, TarashException):
+                    raise status.error
+                raise GenerationFailedError(
+                    status.message or "mock generation failed", ctx.provider, ctx.model
+                )
+            await asyncio.sleep(min(max(status.poll_after or 0.05, 0.01), ctx.remaining()))
+    if not isinstance(submission, TTSResponse):
+        raise GenerationFailedError(
+            f"mock returned {type(submission).__name__}", ctx.provider, ctx.model
+        )
+    state.output_format = submission.output_format
+    state.content_type = submission.content_type
+    state.warnings = list(submission.warnings)
+    data = submission.audio_bytes
+    rate = submission.sample_rate or 24000
+    size = max(512, int(rate * 2 * _MOCK_CHUNK_SECONDS))
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+        await asyncio.sleep(0)
+
+
+# ============================================================================ async stream
+
+
+class AsyncTTSStream:
+    """Async iterator of TTS audio chunks (``bytes``), plus what is known about them.
+
+    Attributes (filled in when the first chunk arrives):
+        request_id: Tarash request id of this stream.
+        provider / model: The config that is serving the audio.
+        output_format: e.g. ``"mp3_44100_128"``; content_type: e.g. ``"audio/mpeg"``.
+        warnings: Validation warnings of the serving config.
+        bytes_received: Audio bytes handed out so far.
+        execution_metadata: Every attempt (retries, fallbacks) with timings.
+
+    Use ``async with`` (or call :meth:`aclose`) so that leaving early cancels
+    the upstream request at once.
+    """
+
+    def __init__(self, config: AudioGenerationConfig, request: TTSRequest) -> None:
+        self.request_id = new_request_id()
+        self._plans = _plan(config, request)
+        self._request = request
+        self.provider: str | None = None
+        self.model: str | None = None
+        self.output_format: str | None = None
+        self.content_type: str | None = None
+        self.warnings: list[str] = []
+        self.bytes_received = 0
+        self.chunks_received = 0
+        self.first_chunk_seconds: float | None = None
+        self.execution_metadata = ExecutionMetadata(configs_in_chain=len(self._plans))
+        self._started = False
+        self._gen = self._run()
+        log_info(
+            "TTS stream requested",
+            {
+                "request_id": self.request_id,
+                "chain": [f"{p.config.provider}:{p.config.model}" for p in self._plans],
+            },
+            _LOG,
+        )
+
+    # -- iterator protocol --------------------------------------------------------------
+    def __aiter__(self) -> AsyncTTSStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        return await self._gen.__anext__()
+
+    async def aclose(self) -> None:
+        """Stop streaming; an unfinished upstream request is closed (cancelled)."""
+        await self._gen.aclose()
+
+    async def __aenter__(self) -> AsyncTTSStream:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def read_all(self) -> bytes:
+        """Every remaining chunk joined (the whole audio when nothing was read yet)."""
+        return b"".join([chunk async for chunk in self])
+
+    @property
+    def started(self) -> bool:
+        """True once audio started flowing (from then on no retry or fallback happens)."""
+        return self._started
+
+    # -- engine -------------------------------------------------------------------------
+    async def _run(self) -> AsyncGenerator[bytes, None]:
+        metadata = self.execution_metadata
+        last_error: TarashException | None = None
+        try:
+            for plan in self._plans:
+                try:
+                    # aclosing: leaving early must close the nested generators *now*
+                    # (which closes the provider's HTTP response), not whenever GC runs.
+                    async with contextlib.aclosing(self._attempts(plan)) as attempts:
+                        async for chunk in attempts:
+                            yield chunk
+                except TarashException as exc:
+                    if self._started:
+                        raise
+                    last_error = exc
+                    if not exc.retryable:
+                        break
+                    log_info(
+                        "Stream config failed before any audio; trying the next config",
+                        {
+                            "request_id": self.request_id,
+                            "provider": plan.config.provider,
+                            "error": str(exc),
+                        },
+                        _LOG,
+                    )
+                    continue
+                return
+        except TarashException as exc:
+            exc.execution_metadata = metadata
+            raise
+        finally:
+            metadata.ended_at = utcnow()
+        assert last_error is not None
+        last_error.execution_metadata = metadata
+        log_warning(
+            "TTS stream failed on every config",
+            {"request_id": self.request_id, "error": str(last_error)},
+            _LOG,
+        )
+        raise last_error
+
+    def _open(self, plan: _Plan, ctx: AttemptContext) -> AsyncIterator[bytes]:
+        if plan.is_mock:
+            return _mock_stream(plan.handler, ctx, plan.prepared, self)
+        return plan.handler.stream_tts(ctx, plan.prepared)
+
+    async def _attempts(self, plan: _Plan) -> AsyncGenerator[bytes, None]:
+        """Attempts on one config: retried until the first chunk, then committed."""
+        policy = plan.config.retry
+        metadata = self.execution_metadata
+        for retry_number in range(policy.max_retries + 1):
+            record = AttemptMetadata(
+                provider=plan.config.provider,
+                model=plan.config.model,
+                attempt_number=len(metadata.attempts) + 1,
+                is_fallback=plan.index > 0,
+                config_index=plan.index,
+                retry_number=retry_number,
+                is_mock=plan.is_mock,
+            )
+            metadata.attempts.append(record)
+            metadata.total_attempts = len(metadata.attempts)
+            metadata.fallback_triggered = metadata.fallback_triggered or plan.index > 0
+            ctx = AttemptContext(
+                request_id=self.request_id,
+                operation="tts",
+                config=plan.config,
+                provider=plan.config.provider,
+                deadline=time.monotonic() + plan.config.timeout,
+                attempt_number=record.attempt_number,
+                is_fallback=plan.index > 0,
+                is_mock=plan.is_mock,
+                warnings=list(plan.prepared.warnings),
+            )
+            started_at = time.monotonic()
+            iterator: AsyncIterator[bytes] | None = None
+            try:
+                try:
+                    iterator = self._open(plan, ctx)
+                except TarashException:
+                    raise
+                except Exception as exc:
+                    raise _map_exception(plan.handler, ctx, exc) from exc
+                first = await _next_chunk(plan.handler, ctx, iterator, ctx.remaining(), "audio")
+                if isinstance(first, _End):
+                    raise GenerationFailedError(
+                        f"{ctx.provider} ended the stream without sending audio",
+                        ctx.provider,
+                        ctx.model,
+                        retryable=True,
+                    )
+            except TarashException as exc:
+                await _aclose(iterator)
+                _fail(record, exc)
+                if retry_number < policy.max_retries and _should_retry(policy, exc):
+                    delay = _retry_delay(policy, retry_number + 1, exc)
+                    log_debug(
+                        "Stream attempt failed before audio; retrying",
+                        {"request_id": self.request_id, "error": str(exc), "delay": delay},
+                        _LOG,
+                    )
+                    await asyncio.sleep(delay)
+                    continue
+                raise
+            except BaseException:
+                await _aclose(iterator)
+                record.ended_at = utcnow()
+                record.error_type = "CancelledError"
+                record.error_message = "stream closed before audio arrived"
+                raise
+            committed = self._commit(plan, ctx, record, iterator, first, started_at)
+            async with contextlib.aclosing(committed) as chunks:
+                async for chunk in chunks:
+                    yield chunk
+            return
+
+    async def _commit(
+        self,
+        plan: _Plan,
+        ctx: AttemptContext,
+        record: AttemptMetadata,
+        iterator: AsyncIterator[bytes],
+        first: bytes,
+        started_at: float,
+    ) -> AsyncGenerator[bytes, None]:
+        """Hand out the chunks of the attempt that produced audio; failures now raise."""
+        self._started = True
+        self.provider, self.model = plan.config.provider, plan.config.model
+        self.first_chunk_seconds = time.monotonic() - started_at
+        if self.output_format is None:
+            self.output_format, self.content_type = _stream_format(plan, self._request)
+        if not plan.is_mock:
+            self.warnings = list(plan.prepared.warnings)
+        self.execution_metadata.successful_attempt = record.attempt_number
+        chunk: bytes | _End = first
+        try:
+            while not isinstance(chunk, _End):
+                self.bytes_received += len(chunk)
+                self.chunks_received += 1
+                yield chunk
+                chunk = await _next_chunk(
+                    plan.handler, ctx, iterator, plan.config.timeout, "further audio"
+                )
+        except TarashException as exc:
+            exc.add_note(
+                f"the stream had already delivered {self.bytes_received} bytes of audio "
+                f"from {ctx.provider}; it is not retried or continued on another provider"
+            )
+            _fail(record, exc)
+            self.execution_metadata.successful_attempt = None
+            raise
+        finally:
+            await _aclose(iterator)
+            record.ended_at = record.ended_at or utcnow()
+        record.status = "success"
+        log_info(
+            "TTS stream completed",
+            {
+                "request_id": self.request_id,
+                "provider": ctx.provider,
+                "bytes": self.bytes_received,
+                "chunks": self.chunks_received,
+            },
+            _LOG,
+        )
+
+
+def _fail(record: AttemptMetadata, exc: TarashException) -> None:
+    record.ended_at = utcnow()
+    record.status = "failed"
+    record.error_type = type(exc).__name__
+    record.error_message = exc.message
+    record.is_retryable = exc.retryable
+    record.request_id = record.request_id or exc.request_id
+    if isinstance(exc, GatewayTimeoutError):
+        record.cancelled_upstream = exc.cancelled_upstream
+
+
+def stream_tts_async(config: AudioGenerationConfig, request: TTSRequest) -> AsyncTTSStream:
+    """Stream speech: an async iterator of audio ``bytes`` chunks (see the module docs).
+
+    The chain is validated now (no network): invalid requests raise
+    :class:`ValidationError`, providers that cannot stream raise
+    :class:`OperationNotSupportedError`. Iterate with ``async for``; prefer
+    ``async with stream_tts_async(...) as audio:`` so that leaving early cancels
+    the upstream request immediately.
+
+    Raises (while iterating):
+        TarashException: the last error when every config failed before any
+            audio, or the error that interrupted a stream already under way.
+    """
+    return AsyncTTSStream(config, request)
+
+
+# ============================================================================ sync bridge
+
+
+class _Bridge:
+    """The sync side of a stream: a pump task on the portal loop feeding a bounded buffer.
+
+    Kept apart from :class:`TTSStream` so that the running task never references
+    the object the caller holds: dropping the last reference to a half-read
+    stream lets it be collected, which cancels the upstream request.
+    """
+
+    def __init__(self, stream: AsyncTTSStream, capacity: int) -> None:
+        self.stream = stream
+        self.capacity = capacity
+        self.cond = threading.Condition()
+        self.items: deque[bytes] = deque()
+        self.finished = False
+        self.error: BaseException | None = None
+        self.future: concurrent.futures.Future[None] | None = None
+        self.stopped = threading.Event()
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self.space: asyncio.Semaphore | None = None
+
+    def start(self) -> None:
+        from tarash.tarash_gateway import _sync
+
+        loop = portal_loop()
+        if threading.current_thread() is _sync._thread:
+            raise RuntimeError(
+                "the blocking stream_tts was used from inside the gateway's event loop "
+                "(a progress callback); use stream_tts_async there"
+            )
+        self.loop = loop
+        self.future = asyncio.run_coroutine_threadsafe(self.pump(), loop)
+
+    async def pump(self) -> None:
+        space = self.space = asyncio.Semaphore(self.capacity)
+        stream = self.stream
+        try:
+            while True:
+                await space.acquire()
+                try:
+                    chunk = await stream.__anext__()
+                except StopAsyncIteration:
+                    break
+                with self.cond:
+                    self.items.append(chunk)
+                    self.cond.notify_all()
+        except asyncio.CancelledError:
+            pass  # closed by the consumer: fall through to close upstream
+        except BaseException as exc:
+            self.error = exc
+        finally:
+            try:
+                await stream.aclose()
+            except BaseException:  # pragma: no cover - closing is best effort
+                log_debug("Closing the TTS stream raised", {"error": repr(sys.exc_info()[1])}, _LOG)
+            with self.cond:
+                self.finished = True
+                self.cond.notify_all()
+            self.stopped.set()
+
+    def take(self) -> bytes:
+        if self.future is None:
+            if self.finished:
+                raise StopIteration
+            self.start()
+        with self.cond:
+            while not self.items and not self.finished:
+                self.cond.wait()
+            if self.items:
+                chunk = self.items.popleft()
+                if self.loop is not None and self.space is not None:
+                    self.loop.call_soon_threadsafe(self.space.release)
+                return chunk
+            error, self.error = self.error, None
+        if error is not None:
+            raise error
+        raise StopIteration
+
+    def cancel(self) -> None:
+        """Ask the pump to stop (non-blocking; safe from a finalizer)."""
+        if self.future is not None and not self.stopped.is_set():
+            self.future.cancel()
+
+    def close(self) -> None:
+        if self.future is None:
+            self.finished = True  # never started: nothing was sent upstream
+            return
+        if not self.stopped.is_set():
+            self.future.cancel()
+            if not self.stopped.wait(_CLOSE_WAIT):
+                log_warning(
+                    "TTS stream did not close within the wait budget",
+                    {"request_id": self.stream.request_id},
+                    _LOG,
+                )
+        with self.cond:
+            self.finished = True
+            self.items.clear()
+            self.cond.notify_all()
+
+
+class TTSStream:
+    """Blocking iterator of TTS audio chunks, driven on the gateway's background loop.
+
+    Chunks are read ahead into a bounded buffer (``buffer_chunks``); when it is
+    full the network read pauses. :meth:`close` (or leaving a ``with`` block,
+    or dropping the last reference) cancels the upstream request; ``close``
+    waits until it is closed. The attributes of :class:`AsyncTTSStream` are
+    available here too.
+    """
+
+    def __init__(self, stream: AsyncTTSStream, buffer_chunks: int = DEFAULT_BUFFER_CHUNKS) -> None:
+        if buffer_chunks < 1:
+            raise ValueError("buffer_chunks must be at least 1")
+        self._stream = stream
+        self._bridge = _Bridge(stream, buffer_chunks)
+        weakref.finalize(self, self._bridge.cancel)
+
+    # -- delegated facts ----------------------------------------------------------------
+    @property
+    def request_id(self) -> str:
+        return self._stream.request_id
+
+    @property
+    def provider(self) -> str | None:
+        return self._stream.provider
+
+    @property
+    def model(self) -> str | None:
+        return self._stream.model
+
+    @property
+    def output_format(self) -> str | None:
+        return self._stream.output_format
+
+    @property
+    def content_type(self) -> str | None:
+        return self._stream.content_type
+
+    @property
+    def warnings(self) -> list[str]:
+        return self._stream.warnings
+
+    @property
+    def bytes_received(self) -> int:
+        return self._stream.bytes_received
+
+    @property
+    def first_chunk_seconds(self) -> float | None:
+        return self._stream.first_chunk_seconds
+
+    @property
+    def execution_metadata(self) -> ExecutionMetadata:
+        return self._stream.execution_metadata
+
+    @property
+    def started(self) -> bool:
+        return self._stream.started
+
+    # -- iterator protocol --------------------------------------------------------------
+    def __iter__(self) -> Iterator[bytes]:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return self._bridge.take()
+        except (KeyboardInterrupt, SystemExit):
+            self._bridge.close()
+            raise
+
+    def read_all(self) -> bytes:
+        """Every remaining chunk joined."""
+        return b"".join(self)
+
+    def close(self) -> None:
+        """Stop streaming and wait (bounded) until the upstream request is closed."""
+        self._bridge.close()
+
+    def __enter__(self) -> TTSStream:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def stream_tts(
+    config: AudioGenerationConfig,
+    request: TTSRequest,
+    *,
+    buffer_chunks: int = DEFAULT_BUFFER_CHUNKS,
+) -> TTSStream:
+    """Blocking :func:`stream_tts_async`: an iterator of audio ``bytes`` chunks.
+
+    Validation happens now; the request is sent on the first ``next()``. Use it
+    as a context manager (or call ``close()``) to cancel upstream when leaving
+    early. Works from any thread, including one with a running event loop.
+    """
+    return TTSStream(AsyncTTSStream(config, request), buffer_chunks)
