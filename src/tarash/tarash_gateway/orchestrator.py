@@ -38,7 +38,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
 from tarash.tarash_gateway.exceptions import (
     GenerationFailedError,
@@ -71,9 +71,13 @@ from tarash.tarash_gateway.providers.base import (
 from tarash.tarash_gateway.registry import get_handler
 
 __all__ = [
+    "Plan",
+    "backoff_delay",
     "cancel_job",
     "execute",
     "get_job_status",
+    "plan_chain",
+    "should_retry",
     "submit_job",
     "wait_for_job",
 ]
@@ -89,7 +93,9 @@ _CANCEL_BUDGET = 15.0
 
 
 @dataclass
-class _Plan:
+class Plan:
+    """One config of the chain with its handler and its prepared request."""
+
     index: int
     config: BaseGenerationConfig
     handler: Any
@@ -109,13 +115,17 @@ def _handler_for(config: BaseGenerationConfig, override: Any = None) -> tuple[An
     return get_handler(config.provider), False
 
 
-def _plan_chain(
+def plan_chain(
     spec: OperationSpec,
     chain: list[BaseGenerationConfig],
     request: BaseGenerationRequest,
     override: Any,
-) -> list[_Plan]:
-    plans: list[_Plan] = []
+) -> list[Plan]:
+    """Resolve a handler for every config and prepare the request for each (no network).
+
+    Raises the first validation/support error, naming the config at fault.
+    """
+    plans: list[Plan] = []
     for index, config in enumerate(chain):
         if not isinstance(config, spec.config_type):
             raise TypeError(
@@ -136,7 +146,7 @@ def _plan_chain(
                     config.model,
                 )
             prepared = None
-        plans.append(_Plan(index, config, handler, prepared, is_mock))
+        plans.append(Plan(index, config, handler, prepared, is_mock))
     return plans
 
 
@@ -227,7 +237,7 @@ async def execute(
         _LOG,
     )
     try:
-        plans = _plan_chain(spec, chain, request, handler)
+        plans = plan_chain(spec, chain, request, handler)
     except TarashException as exc:
         metadata.ended_at = utcnow()
         exc.execution_metadata = metadata
@@ -287,33 +297,29 @@ async def execute(
 # ============================================================================ 2. attempts
 
 
-def _retry_wait(policy: RetryPolicy) -> Callable[[RetryCallState], float]:
-    def wait(state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        exponent = max(0, state.attempt_number - 1)
-        ceiling = min(policy.max_delay, policy.initial_delay * policy.multiplier**exponent)
-        delay = random.uniform(0, ceiling) if policy.jitter else ceiling
-        hinted = getattr(exc, "retry_after", None)
-        if policy.honor_retry_after and hinted is not None:
-            delay = max(delay, min(float(hinted), policy.max_retry_after))
-        return delay
+def backoff_delay(policy: RetryPolicy, attempt_number: int, exc: BaseException | None) -> float:
+    """Seconds to wait before retry ``attempt_number`` + 1: exponential backoff with full
+    jitter, never shorter than the provider's ``Retry-After`` (capped by the policy)."""
+    ceiling = min(
+        policy.max_delay, policy.initial_delay * policy.multiplier ** max(0, attempt_number - 1)
+    )
+    delay = random.uniform(0, ceiling) if policy.jitter else ceiling
+    hinted = getattr(exc, "retry_after", None)
+    if policy.honor_retry_after and hinted is not None:
+        delay = max(delay, min(float(hinted), policy.max_retry_after))
+    return delay
 
-    return wait
 
-
-def _should_retry(policy: RetryPolicy) -> Callable[[BaseException], bool]:
-    def check(exc: BaseException) -> bool:
-        if not isinstance(exc, TarashException) or not exc.retryable:
-            return False
-        if isinstance(exc, GatewayTimeoutError) and not policy.retry_on_timeout:
-            return False
-        return True
-
-    return check
+def should_retry(policy: RetryPolicy, exc: BaseException) -> bool:
+    """Whether ``exc`` may be retried on the same config (timeouts go to the next config
+    unless ``retry_on_timeout``)."""
+    if not isinstance(exc, TarashException) or not exc.retryable:
+        return False
+    return not (isinstance(exc, GatewayTimeoutError) and not policy.retry_on_timeout)
 
 
 async def _attempts_for_config(
-    plan: _Plan,
+    plan: Plan,
     spec: OperationSpec,
     request: BaseGenerationRequest,
     request_id: str,
@@ -323,8 +329,10 @@ async def _attempts_for_config(
     policy = plan.config.retry
     retrying = AsyncRetrying(
         stop=stop_after_attempt(policy.max_retries + 1),
-        wait=_retry_wait(policy),
-        retry=retry_if_exception(_should_retry(policy)),
+        wait=lambda state: backoff_delay(
+            policy, state.attempt_number, state.outcome.exception() if state.outcome else None
+        ),
+        retry=retry_if_exception(lambda exc: should_retry(policy, exc)),
         reraise=True,
     )
     retry_number = 0
@@ -392,7 +400,7 @@ def _finish_record(record: AttemptMetadata, exc: TarashException) -> None:
 
 
 async def _one_attempt(
-    plan: _Plan,
+    plan: Plan,
     spec: OperationSpec,
     request: BaseGenerationRequest,
     ctx: AttemptContext,
@@ -408,7 +416,7 @@ async def _one_attempt(
 
 
 async def _custom_handler_attempt(
-    plan: _Plan, spec: OperationSpec, request: BaseGenerationRequest, ctx: AttemptContext
+    plan: Plan, spec: OperationSpec, request: BaseGenerationRequest, ctx: AttemptContext
 ) -> BaseGenerationResponse:
     """A user handler with only ``generate_*`` methods: one call under the attempt deadline."""
     method = getattr(plan.handler, f"{spec.method}_async", None)
@@ -708,7 +716,7 @@ async def submit_job(
     is recorded in the job store; resume it with :func:`wait_for_job`.
     """
     spec = operation_for_request(request)
-    plan = _plan_chain(spec, [config], request, None)[0]
+    plan = plan_chain(spec, [config], request, None)[0]
     if plan.prepared is None:
         raise OperationNotSupportedError(
             f"provider {config.provider!r} has no step interface to submit jobs",

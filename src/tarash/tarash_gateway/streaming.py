@@ -47,7 +47,6 @@ import asyncio
 import builtins
 import concurrent.futures
 import contextlib
-import random
 import sys
 import threading
 import time
@@ -64,7 +63,7 @@ from tarash.tarash_gateway.exceptions import (
 )
 from tarash.tarash_gateway.exceptions import TimeoutError as GatewayTimeoutError
 from tarash.tarash_gateway.http import error_from_transport
-from tarash.tarash_gateway.jobs import JobRef, JobStatus, utcnow
+from tarash.tarash_gateway.jobs import utcnow
 from tarash.tarash_gateway.logging import log_debug, log_info, log_warning
 from tarash.tarash_gateway.models import (
     OPERATIONS,
@@ -73,10 +72,9 @@ from tarash.tarash_gateway.models import (
     AudioOutputFormat,
     BaseGenerationConfig,
     ExecutionMetadata,
-    RetryPolicy,
     TTSRequest,
-    TTSResponse,
 )
+from tarash.tarash_gateway.orchestrator import backoff_delay, plan_chain, should_retry
 from tarash.tarash_gateway.providers.base import (
     AttemptContext,
     BaseProviderHandler,
@@ -96,7 +94,6 @@ __all__ = [
 _LOG = "streaming"
 DEFAULT_BUFFER_CHUNKS = 16
 """How many chunks the sync iterator may read ahead of its consumer."""
-_MOCK_CHUNK_SECONDS = 0.1
 _CLOSE_WAIT = 10.0
 
 
@@ -123,13 +120,11 @@ class _Plan:
 
 def _plan(config: AudioGenerationConfig, request: TTSRequest) -> list[_Plan]:
     """Resolve and prepare every config of the chain (no network); check each can stream."""
-    from tarash.tarash_gateway.orchestrator import _plan_chain
-
     if not isinstance(request, TTSRequest):
         raise TypeError(f"stream_tts needs a TTSRequest, got {type(request).__name__}")
     chain: list[BaseGenerationConfig] = list(config.chain())
     plans: list[_Plan] = []
-    for plan in _plan_chain(OPERATIONS["tts"], chain, request, None):
+    for plan in plan_chain(OPERATIONS["tts"], chain, request, None):
         handler = plan.handler
         if plan.prepared is None or not isinstance(handler, BaseProviderHandler):
             raise OperationNotSupportedError(
@@ -168,33 +163,14 @@ def _require_streaming(
 
 def _stream_format(plan: _Plan, request: TTSRequest) -> tuple[str | None, str | None]:
     """(output_format, content_type) the stream will carry, when the provider says."""
-    describe = getattr(plan.handler, "stream_format", None)
-    if callable(describe) and not plan.is_mock:
-        try:
-            name, ctype = describe(plan.prepared)
-            return name, ctype
-        except Exception as exc:  # pragma: no cover - a description is best effort
-            log_debug("stream_format failed", {"error": repr(exc)}, _LOG)
+    described = plan.handler.stream_format(plan.prepared)
+    if described is not None:
+        return described
     fmt: AudioOutputFormat = request.output_format
     return fmt.to_provider_string(), fmt.content_type
 
 
 # ============================================================================ retries
-
-
-def _retry_delay(policy: RetryPolicy, attempt: int, exc: TarashException) -> float:
-    """Exponential backoff with full jitter; Retry-After honoured (as the orchestrator does)."""
-    ceiling = min(policy.max_delay, policy.initial_delay * policy.multiplier ** max(0, attempt - 1))
-    delay = random.uniform(0, ceiling) if policy.jitter else ceiling
-    if policy.honor_retry_after and exc.retry_after is not None:
-        delay = max(delay, min(float(exc.retry_after), policy.max_retry_after))
-    return delay
-
-
-def _should_retry(policy: RetryPolicy, exc: TarashException) -> bool:
-    if not exc.retryable:
-        return False
-    return not (isinstance(exc, GatewayTimeoutError) and not policy.retry_on_timeout)
 
 
 class _End:
@@ -258,42 +234,6 @@ async def _aclose(iterator: AsyncIterator[bytes] | None) -> None:
         await closer()
     except Exception:  # closing is best effort; the error that matters is already raised
         log_debug("Closing a provider stream raised", {"error": repr(sys.exc_info()[1])}, _LOG)
-
-
-# ============================================================================ mock streaming
-
-
-async def _mock_stream(
-    handler: BaseProviderHandler, ctx: AttemptContext, prepared: Prepared, state: AsyncTTSStream
-) -> AsyncIterator[bytes]:
-    """The mock's TTS audio, cut into ~100 ms chunks (its scripted errors apply)."""
-    submission = await handler.submit(ctx, prepared)
-    if isinstance(submission, JobRef):
-        while True:
-            status: JobStatus = await handler.status(ctx, submission)
-            if status.state == "completed":
-                submission = await handler.result(ctx, submission)
-                break
-            if status.state in ("failed", "cancelled"):
-                if isinstance(status.error, TarashException):
-                    raise status.error
-                raise GenerationFailedError(
-                    status.message or "mock generation failed", ctx.provider, ctx.model
-                )
-            await asyncio.sleep(min(max(status.poll_after or 0.05, 0.01), ctx.remaining()))
-    if not isinstance(submission, TTSResponse):
-        raise GenerationFailedError(
-            f"mock returned {type(submission).__name__}", ctx.provider, ctx.model
-        )
-    state.output_format = submission.output_format
-    state.content_type = submission.content_type
-    state.warnings = list(submission.warnings)
-    data = submission.audio_bytes
-    rate = submission.sample_rate or 24000
-    size = max(512, int(rate * 2 * _MOCK_CHUNK_SECONDS))
-    for start in range(0, len(data), size):
-        yield data[start : start + size]
-        await asyncio.sleep(0)
 
 
 # ============================================================================ async stream
@@ -413,8 +353,6 @@ class AsyncTTSStream:
         raise last_error
 
     def _open(self, plan: _Plan, ctx: AttemptContext) -> AsyncIterator[bytes]:
-        if plan.is_mock:
-            return _mock_stream(plan.handler, ctx, plan.prepared, self)
         return plan.handler.stream_tts(ctx, plan.prepared)
 
     async def _attempts(self, plan: _Plan) -> AsyncGenerator[bytes, None]:
@@ -465,8 +403,8 @@ class AsyncTTSStream:
             except TarashException as exc:
                 await _aclose(iterator)
                 _fail(record, exc)
-                if retry_number < policy.max_retries and _should_retry(policy, exc):
-                    delay = _retry_delay(policy, retry_number + 1, exc)
+                if retry_number < policy.max_retries and should_retry(policy, exc):
+                    delay = backoff_delay(policy, retry_number + 1, exc)
                     log_debug(
                         "Stream attempt failed before audio; retrying",
                         {"request_id": self.request_id, "error": str(exc), "delay": delay},
@@ -502,8 +440,7 @@ class AsyncTTSStream:
         self.first_chunk_seconds = time.monotonic() - started_at
         if self.output_format is None:
             self.output_format, self.content_type = _stream_format(plan, self._request)
-        if not plan.is_mock:
-            self.warnings = list(plan.prepared.warnings)
+        self.warnings = list(plan.prepared.warnings)
         self.execution_metadata.successful_attempt = record.attempt_number
         chunk: bytes | _End = first
         try:

@@ -8,9 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tarash.tarash_gateway.exceptions import ValidationError
-from tarash.tarash_gateway.media import to_media_input
-from tarash.tarash_gateway.providers.elevenlabs.audio import (
+from tarash.tarash_gateway.audio import (
     audio_facts,
     check_audio_input,
     mp3_duration,
@@ -18,6 +16,8 @@ from tarash.tarash_gateway.providers.elevenlabs.audio import (
     pcm_duration,
     wav_facts,
 )
+from tarash.tarash_gateway.exceptions import ValidationError
+from tarash.tarash_gateway.media import to_media_input
 from tarash.tarash_gateway.providers.mock.media import make_pcm, make_png, make_wav
 from tests.emulators.elevenlabs import render_audio
 

@@ -396,6 +396,11 @@ class BaseProviderHandler:
             f"provider {self.name!r} cannot stream speech", self.name, ctx.model
         )
 
+    def stream_format(self, prepared: Prepared) -> tuple[str, str] | None:
+        """``(output_format, content_type)`` that :meth:`stream_tts` will produce, when it
+        differs from what the request asked for (``None`` = as requested)."""
+        return None
+
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """Translate an SDK/transport exception into a typed error (``None`` = unknown)."""
         return None

@@ -31,6 +31,12 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 from pydantic import ValidationError as PydanticValidationError
 
+from tarash.tarash_gateway.audio import (
+    audio_facts,
+    check_audio_input,
+    pick_headers,
+    read_audio_input,
+)
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     ContentModerationError,
@@ -51,12 +57,6 @@ from tarash.tarash_gateway.models import (
     TTSRequest,
 )
 from tarash.tarash_gateway.providers.base import AttemptContext, BaseProviderHandler, Prepared
-from tarash.tarash_gateway.providers.elevenlabs.audio import (
-    audio_facts,
-    check_audio_input,
-    pick_headers,
-    read_audio_input,
-)
 
 if TYPE_CHECKING:
     from cartesia import AsyncCartesia

@@ -29,6 +29,12 @@ from typing import TYPE_CHECKING, Any, ClassVar, cast
 import httpx
 from pydantic import ValidationError as PydanticValidationError
 
+from tarash.tarash_gateway.audio import (
+    audio_facts,
+    check_audio_input,
+    pick_headers,
+    read_audio_input,
+)
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     ContentModerationError,
@@ -50,12 +56,6 @@ from tarash.tarash_gateway.models import (
     TTSRequest,
 )
 from tarash.tarash_gateway.providers.base import AttemptContext, BaseProviderHandler, Prepared
-from tarash.tarash_gateway.providers.elevenlabs.audio import (
-    audio_facts,
-    check_audio_input,
-    pick_headers,
-    read_audio_input,
-)
 
 if TYPE_CHECKING:
     from elevenlabs.client import AsyncElevenLabs

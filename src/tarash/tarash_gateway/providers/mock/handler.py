@@ -25,6 +25,7 @@ import random
 import time
 import uuid
 import wave
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
 from tarash.tarash_gateway.exceptions import (
@@ -55,6 +56,7 @@ from tarash.tarash_gateway.models import (
     MockResponse,
     STSRequest,
     TTSRequest,
+    TTSResponse,
     VideoGenerationRequest,
 )
 from tarash.tarash_gateway.providers.base import AttemptContext, BaseProviderHandler, Prepared
@@ -90,6 +92,12 @@ class MockProviderHandler(BaseProviderHandler):
         payload = request.model_dump(
             mode="python", exclude={"image_list", "video", "audio", "mask_image"}
         )
+        audio_format = getattr(request, "output_format", None)
+        if isinstance(audio_format, AudioOutputFormat) and audio_format.format not in (
+            "wav",
+            "pcm",
+        ):
+            warnings.append(f"the mock returns WAV audio, not {audio_format.format}")
         return Prepared(operation, request, payload, None, warnings)
 
     def _validate_as_real_provider(
@@ -270,6 +278,40 @@ class MockProviderHandler(BaseProviderHandler):
         self._cancelled.add(job.provider_request_id)
         return True
 
+    # ------------------------------------------------------------------ streaming
+
+    supports_streaming: ClassVar[bool] = True
+
+    def stream_format(self, prepared: Prepared) -> tuple[str, str] | None:
+        fmt = prepared.payload.get("output_format") or {"format": "wav"}
+        return _mock_audio_format(AudioOutputFormat.model_validate(fmt))
+
+    async def stream_tts(self, ctx: AttemptContext, prepared: Prepared) -> AsyncIterator[bytes]:
+        """The mock's speech in ~100 ms chunks (scripted errors and job polling apply)."""
+        submission = await self.submit(ctx, prepared)
+        while isinstance(submission, JobRef):
+            status = await self.status(ctx, submission)
+            if status.state == "completed":
+                submission = await self.result(ctx, submission)
+            elif status.state in ("failed", "cancelled"):
+                raise (
+                    status.error
+                    if isinstance(status.error, TarashException)
+                    else (
+                        GenerationFailedError(
+                            status.message or "mock generation failed", ctx.provider, ctx.model
+                        )
+                    )
+                )
+            else:
+                await asyncio.sleep(min(max(status.poll_after or 0.05, 0.01), ctx.remaining()))
+        audio = submission.audio_bytes if isinstance(submission, TTSResponse) else b""
+        rate = getattr(submission, "sample_rate", None) or 24000
+        size = max(512, int(rate * 2 * 0.1))
+        for start in range(0, len(audio), size):
+            yield audio[start : start + size]
+            await asyncio.sleep(0)
+
     # ------------------------------------------------------------------ media
 
     def _build(self, ctx: AttemptContext, job: JobRef, choice: MockResponse | None) -> Any:
@@ -388,24 +430,27 @@ class MockProviderHandler(BaseProviderHandler):
         common: dict[str, Any],
     ) -> Any:
         rate = output_format.sample_rate or 24000
-        warnings = list(ctx.warnings)
+        fmt, ctype = _mock_audio_format(output_format)
         if output_format.format == "pcm":
             data = media.make_pcm(duration, sample_rate=rate, seed=seed)
-            ctype, fmt = "audio/pcm", f"pcm_{rate}"
         else:
             data = media.make_wav(duration, sample_rate=rate, seed=seed)
-            ctype, fmt = "audio/wav", f"wav_{rate}"
-            if output_format.format != "wav":
-                warnings.append(f"the mock returns WAV audio, not {output_format.format}")
         return ctx.response(
             audio=base64.b64encode(data).decode("ascii"),
             content_type=ctype,
             duration=duration,
             sample_rate=rate,
             output_format=fmt,
-            warnings=warnings,
             **common,
         )
+
+
+def _mock_audio_format(output_format: AudioOutputFormat) -> tuple[str, str]:
+    """The mock produces raw PCM when asked for PCM, WAV for everything else."""
+    rate = output_format.sample_rate or 24000
+    if output_format.format == "pcm":
+        return f"pcm_{rate}", "audio/pcm"
+    return f"wav_{rate}", "audio/wav"
 
 
 def _jsonable_payload(payload: dict[str, Any]) -> dict[str, Any]:
