@@ -1,0 +1,68 @@
+"""The ``tarash`` typer application: every command, registered in help order."""
+
+import sys
+from typing import Annotated
+
+import typer
+
+from tarash.tarash_gateway import __version__
+from tarash.tarash_gateway.cli._discover import models, providers
+from tarash.tarash_gateway.cli._generate import image, sts, tts, video
+from tarash.tarash_gateway.cli._jobs import jobs, jobs_cancel, jobs_list, jobs_resume
+
+__all__ = ["app"]
+
+_EPILOG = (
+    "Without an API key every command runs offline on the built-in mock provider "
+    "(real MP4/PNG/WAV files). Keys come from the providers' usual environment "
+    "variables (FAL_KEY, OPENAI_API_KEY, ELEVENLABS_API_KEY …) or "
+    "~/.config/tarash/config.toml — see docs/cli.md."
+)
+
+
+app = typer.Typer(
+    name="tarash",
+    help="Generate video, images and speech with any AI provider — one command, typed errors, "
+    "live progress, fallback.",
+    epilog=_EPILOG,
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+jobs_app = typer.Typer(
+    help="Accepted jobs recorded in a SQLite job store (--jobs-db or $TARASH_JOBS_DB): "
+    "list, resume, cancel.",
+    no_args_is_help=False,
+)
+app.add_typer(jobs_app, name="jobs", rich_help_panel="Jobs")
+
+
+for generate in (video, image, tts, sts):
+    app.command(rich_help_panel="Generate")(generate)
+for discover in (providers, models):
+    app.command(rich_help_panel="Discover")(discover)
+jobs_app.callback(invoke_without_command=True)(jobs)
+jobs_app.command("list")(jobs_list)
+jobs_app.command("resume")(jobs_resume)
+jobs_app.command("cancel")(jobs_cancel)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"tarash-gateway {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """Generate video, images and speech with any AI provider."""

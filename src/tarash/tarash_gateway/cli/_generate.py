@@ -1,0 +1,603 @@
+"""``tarash video | image | tts | sts``: build the request, run the chain, save the result."""
+
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from pydantic import ValidationError as PydanticValidationError
+from rich.text import Text
+
+from tarash.tarash_gateway.api import (
+    generate_image,
+    generate_sts,
+    generate_tts,
+    generate_video,
+    submit_job,
+)
+from tarash.tarash_gateway.cli._display import Output
+from tarash.tarash_gateway.cli._errors import CliError, describe_error
+from tarash.tarash_gateway.cli._options import (
+    REQ,
+    AspectRatioOpt,
+    BaseUrlOpt,
+    CommonOptions,
+    ConfigOpt,
+    DebugOpt,
+    FallbackOpt,
+    FormatOpt,
+    ImageOpt,
+    JobsDbOpt,
+    JsonOpt,
+    MockFailOpt,
+    ModelOpt,
+    NegativeOpt,
+    NoWaitOpt,
+    OnUnsupportedOpt,
+    OutputOpt,
+    ParamOpt,
+    PollIntervalOpt,
+    ProviderOpt,
+    QuietOpt,
+    RetriesOpt,
+    SeedOpt,
+    TimeoutOpt,
+    VoiceSettingsOpt,
+    common_options,
+)
+from tarash.tarash_gateway.cli._runner import (
+    guarded,
+    jobs_db_path,
+    open_store,
+    report_result,
+    setup,
+)
+from tarash.tarash_gateway.cli._select import Selector
+from tarash.tarash_gateway.cli._settings import CATALOG, JOBS_DB_ENV, Operation, load_settings
+from tarash.tarash_gateway.jobs import JobRef
+from tarash.tarash_gateway.models import (
+    BaseGenerationRequest,
+    ImageGenerationRequest,
+    STSRequest,
+    TTSRequest,
+    VideoGenerationRequest,
+)
+from tarash.tarash_gateway.registry import list_providers
+
+__all__ = ["image", "sts", "tts", "video"]
+
+_REQUEST_TYPES: dict[str, type[BaseGenerationRequest]] = {
+    "video": VideoGenerationRequest,
+    "image": ImageGenerationRequest,
+    "tts": TTSRequest,
+    "sts": STSRequest,
+}
+
+
+_GENERATORS: dict[str, Callable[..., Any]] = {
+    "video": generate_video,
+    "image": generate_image,
+    "tts": generate_tts,
+    "sts": generate_sts,
+}
+
+
+_IMAGE_ROLES = ("reference", "first_frame", "last_frame", "asset", "style")
+
+
+_EXT_FORMATS = {
+    ".wav": "wav",
+    ".mp3": "mp3_44100_128",
+    ".pcm": "pcm_24000",
+    ".opus": "opus_48000_64",
+    ".ogg": "opus_48000_64",
+    ".flac": "flac",
+    ".aac": "aac",
+    ".ulaw": "ulaw_8000",
+}
+
+
+_SECRET_PARAMS = {
+    "api_key",
+    "apikey",
+    "api-key",
+    "key",
+    "token",
+    "api_token",
+    "secret",
+    "api_secret",
+    "authorization",
+    "access_token",
+}
+
+
+def _parse_params(items: Sequence[str]) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
+    """``--param k=v`` → extra_params; ``--param fal.k=v`` → provider_options['fal']."""
+    extra: dict[str, Any] = {}
+    per_provider: dict[str, dict[str, Any]] = {}
+    known = set(list_providers()) | set(CATALOG)
+    for item in items:
+        key, sep, text = item.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise CliError(f"--param: expected KEY=VALUE, got {item!r}")
+        try:
+            value: Any = json.loads(text)
+        except ValueError:
+            value = text
+        scope, dot, name = key.partition(".")
+        target = extra
+        if dot and scope in known:
+            target = per_provider.setdefault(scope, {})
+            key = name
+        if key.lower() in _SECRET_PARAMS:
+            raise CliError(
+                f"--param {key}: API keys are never taken from the command line; set the "
+                "provider's environment variable or put api_key in the config file"
+            )
+        target[key] = value
+    return extra, per_provider
+
+
+def _media_arg(value: str, option: str) -> str | Path:
+    """A media input from the command line: an http(s)/data URL, or an existing file."""
+    text = value.strip()
+    if text[:8].lower().startswith(("http://", "https://", "data:")):
+        return text
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise CliError(f"{option}: no such file: {text}")
+    return path
+
+
+def _image_arg(value: str, role: str | None = None) -> dict[str, Any]:
+    source, role_given = value, role
+    if role_given is None:
+        head, sep, tail = value.rpartition(":")
+        if sep and tail in _IMAGE_ROLES:
+            source, role_given = head, tail
+    return {"image": _media_arg(source, "--image"), "type": role_given or "reference"}
+
+
+def _build_request(
+    operation: str, fields: dict[str, Any], params: list[str]
+) -> BaseGenerationRequest:
+    extra, per_provider = _parse_params(params)
+    data = {k: v for k, v in fields.items() if v is not None and v != []}
+    if extra:
+        data["extra_params"] = extra
+    if per_provider:
+        data["provider_options"] = per_provider
+    try:
+        return _REQUEST_TYPES[operation].model_validate(data)
+    except PydanticValidationError as exc:
+        raise CliError(describe_error(exc, operation).message) from None
+
+
+def _text_arg(value: str, name: str) -> str:
+    if not value.strip():
+        raise CliError(f"{name} must not be empty")
+    return value
+
+
+def _audio_format(value: str | None, output: str | None) -> str | None:
+    if value:
+        return value
+    if output:
+        return _EXT_FORMATS.get(Path(output).suffix.lower())
+    return None
+
+
+def _json_object(value: str | None, option: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    try:
+        parsed = json.loads(value)
+    except ValueError as exc:
+        raise CliError(f"{option}: not valid JSON ({exc})") from None
+    if not isinstance(parsed, dict):
+        raise CliError(f"{option}: expected a JSON object like '{{\"stability\": 0.5}}'")
+    return parsed
+
+
+def _submitted(out: Output, job: JobRef, db: Path, output: str | None) -> None:
+    if out.json_mode:
+        payload = {
+            "ok": True,
+            "submitted": True,
+            "operation": job.operation,
+            "request_id": job.request_id,
+            "provider": job.provider,
+            "model": job.model,
+            "provider_request_id": job.provider_request_id,
+            "job": job.model_dump(mode="json"),
+        }
+        out.raw(json.dumps(payload, indent=2))
+        return
+    if out.quiet:
+        out.raw(job.request_id)
+        return
+    resume = f"tarash jobs resume {job.request_id} --jobs-db {db}"
+    if output:
+        resume += f" -o {output}"
+    out.result_line(
+        Text.assemble(
+            ("✓ ", "bold green"),
+            f"Submitted {job.operation} job ",
+            (job.request_id, "bold"),
+            f" to {job.provider}/{job.model}",
+        )
+    )
+    out.result_line(Text(f"  finish it with: {resume}", style="dim"))
+
+
+def _generate(
+    operation: Operation, fields: Callable[[], dict[str, Any]], opts: CommonOptions
+) -> None:
+    """Build the request and the config chain, generate with live progress, save, report."""
+    out = Output(quiet=opts.quiet, json_mode=opts.json_mode, debug=opts.debug)
+
+    def body() -> None:
+        setup(out)
+        settings = load_settings(opts.config, warn=out.warning)
+        collected = fields()
+        if operation in ("tts", "sts") and not collected.get("voice_id"):
+            collected["voice_id"] = settings.for_operation(operation).voice
+        request = _build_request(operation, collected, opts.params)
+        db = jobs_db_path(opts.jobs_db, settings)
+        if opts.no_wait and db is None:
+            raise CliError(
+                f"--no-wait needs a job store to resume from: pass --jobs-db PATH or set "
+                f"{JOBS_DB_ENV}"
+            )
+        config = Selector(operation, settings, out).chain(opts)
+        if db is not None:
+            open_store(db)
+        if opts.no_wait and db is not None:
+            if config.fallback_configs:
+                out.warning("--no-wait submits to the first provider only; fallbacks are not used")
+                config = config.model_copy(update={"fallback_configs": None})
+            submitted = submit_job(config, request)
+            if isinstance(submitted, JobRef):
+                _submitted(out, submitted, db, opts.output)
+            else:
+                report_result(out, operation, submitted, opts.output)
+            return
+        with out.progress(f"{config.provider}/{config.model}") as display:
+            response = _GENERATORS[operation](config, request, display)
+        report_result(out, operation, response, opts.output)
+
+    guarded(out, operation, body)
+
+
+def video(
+    prompt: Annotated[str, typer.Argument(metavar="PROMPT", help="What the video shows.")],
+    output: OutputOpt = None,
+    duration: Annotated[
+        int | None,
+        typer.Option("--duration", "-d", metavar="SECONDS", rich_help_panel=REQ),
+    ] = None,
+    aspect_ratio: AspectRatioOpt = None,
+    resolution: Annotated[
+        str | None,
+        typer.Option(
+            "--resolution", "-r", help="360p, 480p, 720p, 1080p, 4k …", rich_help_panel=REQ
+        ),
+    ] = None,
+    seed: SeedOpt = None,
+    negative_prompt: NegativeOpt = None,
+    generate_audio: Annotated[
+        bool | None,
+        typer.Option(
+            "--generate-audio/--no-generate-audio",
+            help="Ask for a soundtrack (models that can).",
+            show_default=False,
+            rich_help_panel=REQ,
+        ),
+    ] = None,
+    enhance_prompt: Annotated[
+        bool | None,
+        typer.Option(
+            "--enhance-prompt/--no-enhance-prompt", show_default=False, rich_help_panel=REQ
+        ),
+    ] = None,
+    image: ImageOpt = None,
+    first_frame: Annotated[
+        str | None,
+        typer.Option(
+            "--first-frame", metavar="PATH_OR_URL", help="Start image.", rich_help_panel=REQ
+        ),
+    ] = None,
+    last_frame: Annotated[
+        str | None,
+        typer.Option("--last-frame", metavar="PATH_OR_URL", help="End image.", rich_help_panel=REQ),
+    ] = None,
+    input_video: Annotated[
+        str | None,
+        typer.Option(
+            "--input-video",
+            metavar="PATH_OR_URL",
+            help="Video to edit or extend.",
+            rich_help_panel=REQ,
+        ),
+    ] = None,
+    input_audio: Annotated[
+        str | None,
+        typer.Option(
+            "--input-audio", metavar="PATH_OR_URL", help="Audio for lip sync.", rich_help_panel=REQ
+        ),
+    ] = None,
+    count: Annotated[
+        int | None,
+        typer.Option("--count", "-n", min=1, help="Number of videos.", rich_help_panel=REQ),
+    ] = None,
+    provider: ProviderOpt = None,
+    model: ModelOpt = None,
+    fallback: FallbackOpt = None,
+    param: ParamOpt = None,
+    base_url: BaseUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    poll_interval: PollIntervalOpt = None,
+    retries: RetriesOpt = None,
+    on_unsupported: OnUnsupportedOpt = None,
+    no_wait: NoWaitOpt = False,
+    jobs_db: JobsDbOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    mock_fail: MockFailOpt = None,
+) -> None:
+    """Generate a video: [bold]tarash video "a red fox running through snow" -o fox.mp4[/]"""
+    common = common_options(
+        output=output,
+        provider=provider,
+        model=model,
+        fallback=fallback,
+        params=param,
+        base_url=base_url,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        retries=retries,
+        on_unsupported=on_unsupported,
+        no_wait=no_wait,
+        jobs_db=jobs_db,
+        config=config,
+        json_mode=json_out,
+        quiet=quiet,
+        debug=debug,
+        mock_fail=mock_fail,
+    )
+
+    def fields() -> dict[str, Any]:
+        images = [_image_arg(i) for i in image or []]
+        if first_frame:
+            images.append(_image_arg(first_frame, "first_frame"))
+        if last_frame:
+            images.append(_image_arg(last_frame, "last_frame"))
+        return {
+            "prompt": _text_arg(prompt, "PROMPT"),
+            "duration_seconds": duration,
+            "aspect_ratio": aspect_ratio,
+            "resolution": resolution.lower() if resolution else None,
+            "seed": seed,
+            "negative_prompt": negative_prompt,
+            "generate_audio": generate_audio,
+            "enhance_prompt": enhance_prompt,
+            "image_list": images,
+            "video": _media_arg(input_video, "--input-video") if input_video else None,
+            "audio": _media_arg(input_audio, "--input-audio") if input_audio else None,
+            "number_of_videos": count,
+        }
+
+    _generate("video", fields, common)
+
+
+def image(
+    prompt: Annotated[str, typer.Argument(metavar="PROMPT", help="What the image shows.")],
+    output: OutputOpt = None,
+    count: Annotated[
+        int | None,
+        typer.Option("--count", "-n", min=1, help="Number of images.", rich_help_panel=REQ),
+    ] = None,
+    size: Annotated[
+        str | None,
+        typer.Option("--size", "-s", metavar="WxH", help="e.g. 1024x1024.", rich_help_panel=REQ),
+    ] = None,
+    aspect_ratio: AspectRatioOpt = None,
+    quality: Annotated[
+        str | None, typer.Option("--quality", help="e.g. low, high, hd.", rich_help_panel=REQ)
+    ] = None,
+    style: Annotated[
+        str | None, typer.Option("--style", help="e.g. vivid, natural.", rich_help_panel=REQ)
+    ] = None,
+    seed: SeedOpt = None,
+    negative_prompt: NegativeOpt = None,
+    image: ImageOpt = None,
+    mask: Annotated[
+        str | None,
+        typer.Option("--mask", metavar="PATH_OR_URL", help="Inpainting mask.", rich_help_panel=REQ),
+    ] = None,
+    provider: ProviderOpt = None,
+    model: ModelOpt = None,
+    fallback: FallbackOpt = None,
+    param: ParamOpt = None,
+    base_url: BaseUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    poll_interval: PollIntervalOpt = None,
+    retries: RetriesOpt = None,
+    on_unsupported: OnUnsupportedOpt = None,
+    no_wait: NoWaitOpt = False,
+    jobs_db: JobsDbOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    mock_fail: MockFailOpt = None,
+) -> None:
+    """Generate images: [bold]tarash image "a cat in a spacesuit" -o cat.png -n 2[/]"""
+    common = common_options(
+        output=output,
+        provider=provider,
+        model=model,
+        fallback=fallback,
+        params=param,
+        base_url=base_url,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        retries=retries,
+        on_unsupported=on_unsupported,
+        no_wait=no_wait,
+        jobs_db=jobs_db,
+        config=config,
+        json_mode=json_out,
+        quiet=quiet,
+        debug=debug,
+        mock_fail=mock_fail,
+    )
+
+    def fields() -> dict[str, Any]:
+        return {
+            "prompt": _text_arg(prompt, "PROMPT"),
+            "n": count,
+            "size": size,
+            "aspect_ratio": aspect_ratio,
+            "quality": quality,
+            "style": style,
+            "seed": seed,
+            "negative_prompt": negative_prompt,
+            "image_list": [_image_arg(i) for i in image or []],
+            "mask_image": _media_arg(mask, "--mask") if mask else None,
+        }
+
+    _generate("image", fields, common)
+
+
+def tts(
+    text: Annotated[
+        str, typer.Argument(metavar="TEXT", help="What to say (- reads it from stdin).")
+    ],
+    output: OutputOpt = None,
+    voice: Annotated[
+        str | None,
+        typer.Option("--voice", "-v", help="Voice id of the provider.", rich_help_panel=REQ),
+    ] = None,
+    audio_format: FormatOpt = None,
+    language: Annotated[
+        str | None,
+        typer.Option(
+            "--language", "-l", metavar="CODE", help="e.g. en, hi-IN.", rich_help_panel=REQ
+        ),
+    ] = None,
+    voice_settings: VoiceSettingsOpt = None,
+    provider: ProviderOpt = None,
+    model: ModelOpt = None,
+    fallback: FallbackOpt = None,
+    param: ParamOpt = None,
+    base_url: BaseUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    poll_interval: PollIntervalOpt = None,
+    retries: RetriesOpt = None,
+    on_unsupported: OnUnsupportedOpt = None,
+    no_wait: NoWaitOpt = False,
+    jobs_db: JobsDbOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    mock_fail: MockFailOpt = None,
+) -> None:
+    """Text to speech: [bold]tarash tts "Hello there" -o hello.mp3[/]"""
+    common = common_options(
+        output=output,
+        provider=provider,
+        model=model,
+        fallback=fallback,
+        params=param,
+        base_url=base_url,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        retries=retries,
+        on_unsupported=on_unsupported,
+        no_wait=no_wait,
+        jobs_db=jobs_db,
+        config=config,
+        json_mode=json_out,
+        quiet=quiet,
+        debug=debug,
+        mock_fail=mock_fail,
+    )
+
+    def fields() -> dict[str, Any]:
+        spoken = sys.stdin.read() if text == "-" else text
+        return {
+            "text": _text_arg(spoken, "TEXT"),
+            "voice_id": voice,
+            "output_format": _audio_format(audio_format, output),
+            "language_code": language,
+            "voice_settings": _json_object(voice_settings, "--voice-settings"),
+        }
+
+    _generate("tts", fields, common)
+
+
+def sts(
+    audio: Annotated[
+        str, typer.Argument(metavar="AUDIO", help="Speech to convert: a file path or a URL.")
+    ],
+    voice: Annotated[
+        str,
+        typer.Option("--voice", "-v", help="Target voice id (required).", rich_help_panel=REQ),
+    ],
+    output: OutputOpt = None,
+    audio_format: FormatOpt = None,
+    voice_settings: VoiceSettingsOpt = None,
+    provider: ProviderOpt = None,
+    model: ModelOpt = None,
+    fallback: FallbackOpt = None,
+    param: ParamOpt = None,
+    base_url: BaseUrlOpt = None,
+    timeout: TimeoutOpt = None,
+    poll_interval: PollIntervalOpt = None,
+    retries: RetriesOpt = None,
+    on_unsupported: OnUnsupportedOpt = None,
+    no_wait: NoWaitOpt = False,
+    jobs_db: JobsDbOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    debug: DebugOpt = False,
+    mock_fail: MockFailOpt = None,
+) -> None:
+    """Speech to speech (voice changer): [bold]tarash sts talk.wav --voice V -o out.wav[/]"""
+    common = common_options(
+        output=output,
+        provider=provider,
+        model=model,
+        fallback=fallback,
+        params=param,
+        base_url=base_url,
+        timeout=timeout,
+        poll_interval=poll_interval,
+        retries=retries,
+        on_unsupported=on_unsupported,
+        no_wait=no_wait,
+        jobs_db=jobs_db,
+        config=config,
+        json_mode=json_out,
+        quiet=quiet,
+        debug=debug,
+        mock_fail=mock_fail,
+    )
+
+    def fields() -> dict[str, Any]:
+        return {
+            "audio": _media_arg(audio, "AUDIO"),
+            "voice_id": voice,
+            "output_format": _audio_format(audio_format, output),
+            "voice_settings": _json_object(voice_settings, "--voice-settings"),
+        }
+
+    _generate("sts", fields, common)

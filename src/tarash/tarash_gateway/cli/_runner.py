@@ -1,0 +1,107 @@
+"""What every command does around its work: set-up, the error guard, results, job store."""
+
+import json
+import logging
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from tarash.tarash_gateway._secrets import redact_text
+from tarash.tarash_gateway.cli._display import Output
+from tarash.tarash_gateway.cli._errors import EXIT_ERROR, CliError, describe_error
+from tarash.tarash_gateway.cli._results import (
+    execution_metadata_json,
+    extension_mismatch,
+    result_json,
+    save_outputs,
+    summary_lines,
+)
+from tarash.tarash_gateway.cli._settings import JOBS_DB_ENV, CliSettings, register_env_secrets
+from tarash.tarash_gateway.jobs import SQLiteJobStore, set_job_store
+from tarash.tarash_gateway.models import BaseGenerationResponse
+
+__all__ = ["guarded", "jobs_db_path", "open_store", "report_result", "setup"]
+
+
+def setup(out: Output) -> None:
+    """Register provider keys with the redactor; with ``--debug``, gateway logs on stderr."""
+    register_env_secrets()
+    if out.debug:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+        logger = logging.getLogger("tarash.tarash_gateway")
+        logger.setLevel(logging.DEBUG)
+        logger.addHandler(handler)
+
+
+def guarded(out: Output, operation: str | None, body: Callable[[], None]) -> None:
+    """Run ``body``; turn any failure into one stderr line (+ JSON) and an exit code."""
+    try:
+        body()
+    except typer.Exit:
+        raise
+    except (Exception, KeyboardInterrupt) as exc:
+        report = describe_error(exc, operation)
+        if out.debug and not isinstance(exc, CliError | KeyboardInterrupt):
+            trace = "".join(traceback.format_exception(exc))
+            sys.stderr.write(redact_text(trace))
+        out.error(report.message)
+        if out.json_mode:
+            error: dict[str, Any] = {
+                "type": report.kind,
+                "message": report.message,
+                "exit_code": report.exit_code,
+                **report.details,
+            }
+            meta = getattr(exc, "execution_metadata", None)
+            payload = {
+                "ok": False,
+                "operation": operation,
+                "error": error,
+                "execution_metadata": execution_metadata_json(meta),
+            }
+            out.raw(json.dumps(payload, indent=2))
+        raise typer.Exit(report.exit_code) from None
+
+
+def report_result(
+    out: Output, operation: str, response: BaseGenerationResponse, output: str | None
+) -> None:
+    """Save the result and tell the user (JSON object, bare paths, or a summary)."""
+    files = save_outputs(operation, response, output)
+    notes = [w for w in (extension_mismatch(p, operation, response) for p in files) if w]
+    if out.json_mode:
+        payload = result_json(operation, response, files)
+        payload["warnings"] = [*payload.get("warnings", []), *notes]
+        out.raw(json.dumps(payload, indent=2))
+        return
+    if out.quiet:
+        for path in files:
+            out.raw(str(path))
+        return
+    for warning in [*response.warnings, *notes]:
+        out.warning(warning)
+    for line in summary_lines(operation, response, files):
+        out.result_line(line)
+
+
+def jobs_db_path(explicit: str | None, settings: CliSettings) -> Path | None:
+    """``--jobs-db``, else ``$TARASH_JOBS_DB``, else ``jobs_db`` of the config file."""
+    chosen = explicit or os.environ.get(JOBS_DB_ENV) or settings.jobs_db
+    return Path(chosen).expanduser() if chosen else None
+
+
+def open_store(path: Path) -> SQLiteJobStore:
+    """Open (creating) the SQLite job store and make it the gateway's job store."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        store = SQLiteJobStore(path)
+    except Exception as exc:
+        raise CliError(f"cannot open the job store {path}: {exc}", EXIT_ERROR) from exc
+    set_job_store(store)
+    return store

@@ -1,0 +1,452 @@
+"""Where the ``tarash`` command gets its settings: the provider catalog, the config file, keys.
+
+API keys come only from each provider's conventional environment variables or
+from the TOML config file — never from a command-line argument — and are never
+printed: every value found is registered with the gateway's secret redactor
+before anything is written to the terminal.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import importlib.util
+import os
+import stat
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import ValidationError as PydanticValidationError
+
+from tarash.tarash_gateway._secrets import is_secret_key, register_secret
+from tarash.tarash_gateway.cli._errors import EXIT_USAGE, CliError
+from tarash.tarash_gateway.registry import BUILTIN_PROVIDERS, list_providers, resolve_provider_name
+
+__all__ = [
+    "CATALOG",
+    "CONFIG_ENV",
+    "JOBS_DB_ENV",
+    "MOCK_ENV",
+    "MOCK_FAILURES",
+    "OPERATIONS",
+    "CliSettings",
+    "Operation",
+    "ProviderInfo",
+    "ProviderStatus",
+    "default_config_path",
+    "load_settings",
+    "mock_forced",
+    "provider_status",
+    "register_env_secrets",
+]
+
+Operation = Literal["video", "image", "tts", "sts"]
+OPERATIONS: tuple[Operation, ...] = ("video", "image", "tts", "sts")
+
+MOCK_ENV = "TARASH_GATEWAY_MOCK"
+CONFIG_ENV = "TARASH_CONFIG"
+JOBS_DB_ENV = "TARASH_JOBS_DB"
+
+MOCK_FAILURES: tuple[str, ...] = (
+    "rate_limit",
+    "server_error",
+    "timeout",
+    "connection",
+    "moderation",
+    "validation",
+    "authentication",
+    "generation_failed",
+    "ok",
+)
+"""Outcomes ``--mock-fail`` / ``[mock] fail`` accept (``ok`` = this attempt succeeds)."""
+
+
+# ============================================================================ provider catalog
+
+
+@dataclass(frozen=True)
+class ProviderInfo:
+    """What the command line knows about a built-in provider without importing it.
+
+    The handler class, when it can be imported, is the authority for operations,
+    key variables and default models (``default_models`` class attribute); this
+    table fills in for providers whose handler is missing from the installation.
+    """
+
+    name: str
+    env_vars: tuple[str, ...]
+    sdk_module: str | None
+    sdk_package: str | None
+    extra: str | None
+    operations: frozenset[Operation]
+    default_models: Mapping[str, str] = field(default_factory=dict)
+
+
+def _info(
+    name: str,
+    env_vars: tuple[str, ...],
+    sdk: tuple[str, str, str] | None,
+    operations: tuple[Operation, ...],
+    models: Mapping[str, str],
+) -> ProviderInfo:
+    module, package, extra = sdk if sdk else (None, None, None)
+    return ProviderInfo(name, env_vars, module, package, extra, frozenset(operations), models)
+
+
+_OPENAI_MODELS: dict[str, str] = {
+    "video": "sora-2",
+    "image": "gpt-image-1",
+    "tts": "gpt-4o-mini-tts",
+}
+
+CATALOG: dict[str, ProviderInfo] = {
+    info.name: info
+    for info in (
+        _info(
+            "mock",
+            (),
+            None,
+            ("video", "image", "tts", "sts"),
+            {"video": "mock-video", "image": "mock-image", "tts": "mock-tts", "sts": "mock-sts"},
+        ),
+        _info(
+            "fal",
+            ("FAL_KEY",),
+            ("fal_client", "fal-client", "fal"),
+            ("video", "image", "tts"),
+            {
+                "video": "fal-ai/veo3/fast",
+                "image": "fal-ai/flux/dev",
+                "tts": "fal-ai/minimax/speech-02-hd",
+            },
+        ),
+        _info(
+            "replicate",
+            ("REPLICATE_API_TOKEN",),
+            ("replicate", "replicate", "replicate"),
+            ("video", "image"),
+            {"video": "google/veo-3-fast", "image": "black-forest-labs/flux-schnell"},
+        ),
+        _info(
+            "openai",
+            ("OPENAI_API_KEY",),
+            ("openai", "openai", "openai"),
+            ("video", "image", "tts"),
+            _OPENAI_MODELS,
+        ),
+        _info(
+            "azure_openai",
+            ("AZURE_OPENAI_API_KEY",),
+            ("openai", "openai", "azure"),
+            ("video", "image", "tts"),
+            _OPENAI_MODELS,
+        ),
+        _info(
+            "google",
+            ("GOOGLE_API_KEY", "GEMINI_API_KEY"),
+            ("google.genai", "google-genai", "google"),
+            ("video", "image"),
+            {"video": "veo-3.0-fast-generate-001", "image": "gemini-2.5-flash-image"},
+        ),
+        _info(
+            "runway",
+            ("RUNWAYML_API_SECRET",),
+            ("runwayml", "runwayml", "runway"),
+            ("video", "image"),
+            {"video": "gen4_turbo", "image": "gen4_image"},
+        ),
+        _info("stability", ("STABILITY_API_KEY",), None, ("image",), {"image": "sd3.5-large"}),
+        _info(
+            "xai",
+            ("XAI_API_KEY",),
+            ("xai_sdk", "xai-sdk", "xai"),
+            ("video", "image"),
+            {"video": "grok-imagine-video", "image": "grok-imagine-image"},
+        ),
+        _info(
+            "elevenlabs",
+            ("ELEVENLABS_API_KEY",),
+            ("elevenlabs", "elevenlabs", "elevenlabs"),
+            ("tts", "sts"),
+            {"tts": "eleven_multilingual_v2", "sts": "eleven_multilingual_sts_v2"},
+        ),
+        _info(
+            "cartesia",
+            ("CARTESIA_API_KEY",),
+            ("cartesia", "cartesia", "cartesia"),
+            ("tts", "sts"),
+            {"tts": "sonic-3", "sts": "sonic-3"},
+        ),
+        _info("hume", ("HUME_API_KEY",), ("hume", "hume", "hume"), ("tts",), {"tts": "octave-2"}),
+        _info(
+            "sarvam",
+            ("SARVAM_API_KEY",),
+            ("sarvamai", "sarvamai", "sarvam"),
+            ("tts",),
+            {"tts": "bulbul:v2"},
+        ),
+    )
+}
+"""Built-in providers: key variables, SDK, operations and well-known default models."""
+
+AUTO_ORDER: dict[Operation, tuple[str, ...]] = {
+    "video": ("fal", "google", "openai", "replicate", "runway", "xai", "azure_openai"),
+    "image": ("fal", "openai", "google", "stability", "replicate", "xai", "runway", "azure_openai"),
+    "tts": ("elevenlabs", "openai", "cartesia", "google", "hume", "sarvam", "azure_openai", "fal"),
+    "sts": ("elevenlabs", "cartesia"),
+}
+"""Which provider with a key wins when none is named (first match)."""
+
+
+def register_env_secrets() -> None:
+    """Register provider keys found in the environment with the redactor.
+
+    The catalog's variables (``FAL_KEY`` …) and every variable whose name marks it as
+    a secret (``*_API_KEY``, ``*_TOKEN``, ``*_SECRET`` …), so that no output — logs,
+    error messages, JSON — can carry one, whichever variable a handler reads.
+    """
+    for info in CATALOG.values():
+        for var in info.env_vars:
+            register_secret(os.environ.get(var))
+    for name, value in os.environ.items():
+        if is_secret_key(name):
+            register_secret(value)
+
+
+def mock_forced() -> bool:
+    """Whether ``TARASH_GATEWAY_MOCK`` sends every request to the offline mock."""
+    return os.environ.get(MOCK_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+# ============================================================================ provider status
+
+
+@dataclass
+class ProviderStatus:
+    """One provider as this installation sees it (handler, SDK, key)."""
+
+    name: str
+    available: bool
+    problem: str | None
+    operations: frozenset[str]
+    env_vars: tuple[str, ...]
+    requires_key: bool
+    sdk_package: str | None
+    sdk_installed: bool
+    extra: str | None
+    key_source: str | None
+    default_models: dict[str, str]
+
+    @property
+    def has_key(self) -> bool:
+        """A key was found (or none is needed)."""
+        return self.key_source is not None or not self.requires_key
+
+    def supports(self, operation: str) -> bool:
+        """Whether the provider offers ``operation``."""
+        return operation in self.operations
+
+
+def _handler_class(name: str) -> tuple[type[Any] | None, str | None]:
+    """The handler class of a built-in provider (imported without its SDK) or why not."""
+    target = BUILTIN_PROVIDERS.get(name)
+    if target is None:
+        return None, "not a built-in provider"
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing and (module_name == missing or module_name.startswith(missing + ".")):
+            return None, "not included in this installation"
+        return None, f"needs the missing module {missing!r}"
+    except Exception as exc:  # a broken handler module must not break the listing
+        return None, f"failed to load: {type(exc).__name__}: {exc}"
+    handler = getattr(module, attr, None)
+    if not isinstance(handler, type):
+        return None, f"{target} is not a class"
+    return handler, None
+
+
+def _sdk_installed(module: str | None) -> bool:
+    if module is None:
+        return True
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
+
+
+def provider_status(name: str, settings: CliSettings) -> ProviderStatus:
+    """Describe provider ``name`` (a canonical name) for listings and selection."""
+    info = CATALOG.get(name) or ProviderInfo(name, (), None, None, None, frozenset())
+    handler, problem = _handler_class(name)
+    operations: frozenset[str] = frozenset(info.operations)
+    env_vars = info.env_vars
+    requires_key = name != "mock"
+    defaults: dict[str, str] = dict(info.default_models)
+    if handler is not None:
+        operations = frozenset(getattr(handler, "operations", operations))
+        declared = tuple(getattr(handler, "api_key_env", ()) or ())
+        env_vars = tuple(dict.fromkeys((*declared, *env_vars)))
+        requires_key = bool(getattr(handler, "requires_api_key", requires_key))
+        handler_defaults = getattr(handler, "default_models", None)
+        if isinstance(handler_defaults, Mapping):
+            defaults.update({str(k): str(v) for k, v in handler_defaults.items()})
+    configured = settings.providers.get(name)
+    if configured is not None:
+        defaults.update({str(op): model for op, model in configured.models.items()})
+    key_source = next((f"${var}" for var in env_vars if os.environ.get(var)), None)
+    if key_source is None and configured is not None and configured.api_key is not None:
+        key_source = "config file"
+    return ProviderStatus(
+        name=name,
+        available=handler is not None,
+        problem=problem,
+        operations=operations,
+        env_vars=env_vars,
+        requires_key=requires_key,
+        sdk_package=info.sdk_package,
+        sdk_installed=_sdk_installed(info.sdk_module),
+        extra=info.extra,
+        key_source=key_source,
+        default_models=defaults,
+    )
+
+
+def canonical_provider(name: str, *, option: str = "--provider") -> str:
+    """The registry name of ``name`` (aliases resolved); a usage error if unknown."""
+    known = list_providers()
+    canonical = resolve_provider_name(name)
+    if canonical in known:
+        return canonical
+    close = difflib.get_close_matches(name.lower(), known, n=1)
+    hint = f"; did you mean {close[0]!r}?" if close else f"; known providers: {', '.join(known)}"
+    raise CliError(f"{option}: unknown provider {name!r}{hint}", EXIT_USAGE)
+
+
+# ============================================================================ config file
+
+
+class ProviderSettings(BaseModel):
+    """``[providers.<name>]``: credentials and endpoint of one provider."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    api_key: SecretStr | None = None
+    base_url: str | None = None
+    api_version: str | None = None
+    provider_config: dict[str, Any] = Field(default_factory=dict)
+    models: dict[Operation, str] = Field(default_factory=dict)
+
+    @field_validator("api_key", mode="after")
+    @classmethod
+    def _register(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            register_secret(value.get_secret_value())
+        return value
+
+
+class OperationDefaults(BaseModel):
+    """``[defaults.<operation>]``: what to run when the command line does not say."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: str | None = None
+    model: str | None = None
+    fallback: list[str] = Field(default_factory=list)
+    voice: str | None = None
+    timeout: float | None = Field(default=None, gt=0)
+    poll_interval: float | None = Field(default=None, gt=0)
+    retries: int | None = Field(default=None, ge=0, le=10)
+
+
+class MockSettings(BaseModel):
+    """``[mock]``: how the offline mock behaves (handy to rehearse failures in scripts)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    fail: list[str] = Field(default_factory=list)
+    delay: float | None = Field(default=None, ge=0, le=60)
+    seed: int | None = None
+
+    @field_validator("fail")
+    @classmethod
+    def _kinds(cls, value: list[str]) -> list[str]:
+        for kind in value:
+            if kind not in MOCK_FAILURES:
+                raise ValueError(f"{kind!r} is not one of {', '.join(MOCK_FAILURES)}")
+        return value
+
+
+class CliSettings(BaseModel):
+    """The whole config file (every table is optional)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    provider: str | None = None
+    jobs_db: str | None = None
+    defaults: dict[Operation, OperationDefaults] = Field(default_factory=dict)
+    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
+    mock: MockSettings = Field(default_factory=MockSettings)
+
+    path: Path | None = Field(default=None, exclude=True)
+    """Where these settings were read from (``None``: no config file)."""
+
+    def for_operation(self, operation: Operation) -> OperationDefaults:
+        """The ``[defaults.<operation>]`` table (empty if absent)."""
+        return self.defaults.get(operation) or OperationDefaults()
+
+    def provider_settings(self, name: str) -> ProviderSettings:
+        """The ``[providers.<name>]`` table (empty if absent)."""
+        return self.providers.get(name) or ProviderSettings()
+
+
+def default_config_path() -> Path:
+    """``$XDG_CONFIG_HOME/tarash/config.toml`` (``~/.config/tarash/config.toml``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "tarash" / "config.toml"
+
+
+def load_settings(explicit: str | None, warn: Any = None) -> CliSettings:
+    """Read the config file: ``--config``, else ``$TARASH_CONFIG``, else the default path.
+
+    A missing default file is fine (empty settings); a missing explicit file,
+    invalid TOML or an unknown key is a usage error naming the file.
+    """
+    chosen = explicit or os.environ.get(CONFIG_ENV) or None
+    path = Path(chosen).expanduser() if chosen else default_config_path()
+    if not path.is_file():
+        if chosen:
+            raise CliError(f"config file not found: {path}", EXIT_USAGE)
+        return CliSettings()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read config file {path}: {exc}", EXIT_USAGE) from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CliError(f"config file {path} is not valid TOML: {exc}", EXIT_USAGE) from exc
+    providers = data.get("providers")
+    if isinstance(providers, dict):
+        data["providers"] = {resolve_provider_name(str(k)): v for k, v in providers.items()}
+    try:
+        settings = CliSettings.model_validate({**data, "path": path})
+    except PydanticValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'file'}: "
+            + ("unknown key" if err["type"] == "extra_forbidden" else err["msg"])
+            for err in exc.errors()
+        )
+        raise CliError(f"config file {path}: {problems}", EXIT_USAGE) from None
+    if warn is not None and any(p.api_key for p in settings.providers.values()):
+        try:
+            mode = path.stat().st_mode
+        except OSError:
+            mode = 0
+        if mode & (stat.S_IRWXG | stat.S_IRWXO):
+            warn(f"{path} holds API keys and other users can read it; run: chmod 600 {path}")
+    return settings

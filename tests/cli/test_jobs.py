@@ -1,0 +1,53 @@
+"""``--no-wait`` + ``tarash jobs``: submit now, list, resume from another process, cancel."""
+
+from __future__ import annotations
+
+from tests.cli.conftest import Cli, assert_mp4
+
+
+def test_submit_list_resume_and_cancel(cli: Cli) -> None:
+    submit = [
+        "video", "a fox", "-p", "mock", "--no-wait", "--jobs-db", "jobs.db", "--json",
+        "--param", "loop=true", "--param", "name=fox", "--param", 'cfg={"a": [1, 2]}',
+        "--param", "fal.speed=2",
+    ]  # fmt: skip
+    started = cli.start(*submit)
+    second = cli.start("video", "a second fox", "-p", "mock", "--no-wait", "-q",
+                       env={"TARASH_JOBS_DB": "jobs.db"}).wait()  # fmt: skip
+    first = started.wait()
+
+    assert first.code == 0, first
+    job = first.json()
+    assert job["submitted"] is True and job["operation"] == "video"
+    # --param values: JSON when valid JSON, else text; PROVIDER.KEY goes to that provider only
+    payload = job["job"]["data"]["payload"]
+    assert payload["extra_params"] == {"loop": True, "name": "fox", "cfg": {"a": [1, 2]}}
+    assert payload["provider_options"] == {"fal": {"speed": 2}}
+    assert second.code == 0, second
+    second_id = second.stdout.strip()
+    assert second_id.startswith("tg_") and second.stderr == ""
+
+    listing = cli("jobs", "list", "--json", env={"TARASH_JOBS_DB": "jobs.db"})
+    pending = {row["request_id"]: row for row in listing.json()["pending"]}
+    assert set(pending) == {job["request_id"], second_id}
+    assert pending[job["request_id"]]["state"] == "submitted"
+
+    resumed, cancelled, missing = cli.many(
+        [
+            ["jobs", "resume", job["request_id"][:12], "--jobs-db", "jobs.db", "-o", "later.mp4",
+             "--json"],
+            ["jobs", "cancel", second_id, "--jobs-db", "jobs.db"],
+            ["jobs", "resume", "tg_nope", "--jobs-db", "jobs.db"],
+        ]
+    )  # fmt: skip
+
+    assert resumed.code == 0, resumed
+    data = resumed.json()
+    assert data["request_id"] == job["request_id"] and data["files"] == ["later.mp4"]
+    assert_mp4(resumed.cwd / "later.mp4")
+    assert cancelled.code == 0 and f"cancelled {second_id}" in cancelled.stdout
+
+    assert missing.code == 2 and "no job 'tg_nope'" in missing.stderr
+
+    after = cli("jobs", "--jobs-db", "jobs.db")
+    assert after.code == 0 and "no pending jobs in jobs.db" in after.stdout
