@@ -740,6 +740,8 @@ class BaseGenerationUpdate(BaseModel, Generic[ResponseT]):
     logs: list[str] = Field(default_factory=list)
     elapsed_seconds: float | None = None
     attempt: int | None = None
+    config_index: int | None = Field(default=None, description="Position in the fallback chain.")
+    is_fallback: bool | None = None
     provider_request_id: str | None = None
     job: JobRef | None = Field(default=None, description="Reference to resume/cancel the job.")
 

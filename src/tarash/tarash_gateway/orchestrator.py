@@ -76,6 +76,7 @@ __all__ = [
     "cancel_job",
     "execute",
     "get_job_status",
+    "mock_forced",
     "plan_chain",
     "should_retry",
     "submit_job",
@@ -103,14 +104,15 @@ class Plan:
     is_mock: bool
 
 
-def _mock_forced() -> bool:
+def mock_forced() -> bool:
+    """Whether ``TARASH_GATEWAY_MOCK`` sends every request to the offline mock."""
     return os.environ.get(MOCK_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 def _handler_for(config: BaseGenerationConfig, override: Any = None) -> tuple[Any, bool]:
     if override is not None:
         return override, bool(getattr(override, "name", "") == "mock")
-    if config.is_mock or _mock_forced():
+    if config.is_mock or mock_forced():
         return get_handler("mock"), True
     return get_handler(config.provider), False
 
@@ -204,6 +206,8 @@ class _Progress:
             provider=ctx.provider,
             model=ctx.model,
             attempt=ctx.attempt_number,
+            config_index=ctx.config_index,
+            is_fallback=ctx.is_fallback,
             provider_request_id=job.provider_request_id if job else None,
             job=job,
         )
@@ -358,6 +362,7 @@ async def _attempts_for_config(
                 provider=plan.config.provider,
                 deadline=time.monotonic() + plan.config.timeout,
                 attempt_number=record.attempt_number,
+                config_index=plan.index,
                 is_fallback=plan.index > 0,
                 is_mock=plan.is_mock,
                 warnings=list(plan.prepared.warnings) if plan.prepared else [],
@@ -372,6 +377,8 @@ async def _attempts_for_config(
                     provider=ctx.provider,
                     model=ctx.model,
                     attempt=record.attempt_number,
+                    config_index=plan.index,
+                    is_fallback=plan.index > 0,
                     provider_request_id=record.request_id,
                 )
                 raise

@@ -24,6 +24,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from tarash.tarash_gateway._secrets import is_secret_key, register_secret
 from tarash.tarash_gateway.cli._errors import EXIT_USAGE, CliError
+from tarash.tarash_gateway.orchestrator import MOCK_ENV, mock_forced
 from tarash.tarash_gateway.registry import BUILTIN_PROVIDERS, list_providers, resolve_provider_name
 
 __all__ = [
@@ -47,7 +48,6 @@ __all__ = [
 Operation = Literal["video", "image", "tts", "sts"]
 OPERATIONS: tuple[Operation, ...] = ("video", "image", "tts", "sts")
 
-MOCK_ENV = "TARASH_GATEWAY_MOCK"
 CONFIG_ENV = "TARASH_CONFIG"
 JOBS_DB_ENV = "TARASH_JOBS_DB"
 
@@ -215,11 +215,6 @@ def register_env_secrets() -> None:
     for name, value in os.environ.items():
         if is_secret_key(name):
             register_secret(value)
-
-
-def mock_forced() -> bool:
-    """Whether ``TARASH_GATEWAY_MOCK`` sends every request to the offline mock."""
-    return os.environ.get(MOCK_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
 # ============================================================================ provider status

@@ -119,6 +119,7 @@ class AttemptContext:
     provider: str
     deadline: float = field(default_factory=lambda: time.monotonic() + 600)
     attempt_number: int = 1
+    config_index: int = 0
     is_fallback: bool = False
     is_mock: bool = False
     warnings: list[str] = field(default_factory=list)

@@ -88,12 +88,16 @@ class FieldSpec:
         if self.choices is not None:
             parts.append("one of " + ", ".join(str(c) for c in self.choices))
         if self.minimum is not None or self.maximum is not None:
-            low = "" if self.minimum is None else f"{self.minimum:g}"
-            high = "" if self.maximum is None else f"{self.maximum:g}"
+            low = "" if self.minimum is None else _number(self.minimum)
+            high = "" if self.maximum is None else _number(self.maximum)
             parts.append(f"range {low}..{high}")
         if self.description:
             parts.append(self.description)
         return "; ".join(parts)
+
+
+def _number(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else f"{value:g}"
 
 
 @dataclass

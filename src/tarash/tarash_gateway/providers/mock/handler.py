@@ -60,6 +60,7 @@ from tarash.tarash_gateway.models import (
     VideoGenerationRequest,
 )
 from tarash.tarash_gateway.providers.base import AttemptContext, BaseProviderHandler, Prepared
+from tarash.tarash_gateway.providers.field_mappers import apply_field_mappers, match_model_key
 from tarash.tarash_gateway.providers.mock import media
 
 __all__ = ["MockProviderHandler"]
@@ -89,6 +90,12 @@ class MockProviderHandler(BaseProviderHandler):
         warnings: list[str] = []
         if config.provider != "mock":
             self._validate_as_real_provider(operation, config, request, warnings)
+        else:
+            registry = self.field_mappings()
+            key = match_model_key(config.model, registry.keys())
+            if key is not None:
+                apply_field_mappers(registry[key], request, provider="mock", model=config.model)
+                self.check_unsupported(config, request, registry[key], warnings)
         payload = request.model_dump(
             mode="python", exclude={"image_list", "video", "audio", "mask_image"}
         )
