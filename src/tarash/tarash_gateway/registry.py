@@ -74,6 +74,14 @@ PROVIDER_ALIASES: dict[str, str] = {
     "eleven-labs": "elevenlabs",
     "fal-ai": "fal",
     "fal_ai": "fal",
+    "hume_ai": "hume",
+    "humeai": "hume",
+    "hume-ai": "hume",
+    "sarvamai": "sarvam",
+    "sarvam_ai": "sarvam",
+    "sarvam-ai": "sarvam",
+    "azureopenai": "azure_openai",
+    "google-genai": "google",
 }
 
 _lock = threading.RLock()
