@@ -185,10 +185,25 @@ def test_media_accepts_url_bytes_base64_data_uri_and_path(tmp_path: Path) -> Non
             assert ctype == "image/png"
 
 
-@pytest.mark.parametrize("bad", ["not media at all", "/no/such/file.png", "ftp://x", b""])
+@pytest.mark.parametrize(
+    "bad", ["not media at all", "/no/such/file.png", "ftp://x", b"", "/proc/self/environ"]
+)
 def test_media_rejects_invalid_input(bad: object) -> None:
     with pytest.raises(pydantic.ValidationError):
         STSRequest(audio=bad, voice_id="v")  # type: ignore[arg-type]
+
+
+def test_bare_string_paths_must_name_media_files(tmp_path: Path) -> None:
+    secret = tmp_path / "credentials"
+    secret.write_text("aws_secret_access_key = abc")
+    with pytest.raises(pydantic.ValidationError, match=r"pathlib\.Path"):
+        STSRequest(audio=str(secret), voice_id="v")
+    # An explicit Path is the caller's decision (any file type), system paths never.
+    assert STSRequest(audio=secret, voice_id="v").audio == secret
+    with pytest.raises(pydantic.ValidationError, match="system path"):
+        STSRequest(audio=Path("/proc/self/environ"), voice_id="v")
+    with pytest.raises(pydantic.ValidationError, match="system path"):
+        STSRequest(audio="file:///proc/self/environ", voice_id="v")
 
 
 def test_media_size_limit_is_enforced() -> None:

@@ -17,37 +17,65 @@ from typing import Any
 MASK = "***"
 _MIN_SECRET_LEN = 6
 _SECRET_KEY_RE = re.compile(
-    r"(api[-_]?key|apikey|secret|token|password|passwd|authorization|auth|credential|"
+    r"(api[-_]?key|apikey|secret|token|password|passwd|authorization|(^|[-_])auth($|[-_])|"
+    r"credential|private|access[-_]?key|subscription[-_]?key|(^|[-_])key$|"
     r"x-goog-api-key|xi-api-key|cookie|signature)",
     re.IGNORECASE,
 )
 # Bearer/Key/Basic schemes in free text: "Authorization: Bearer abc.def"
 _AUTH_SCHEME_RE = re.compile(r"\b(Bearer|Key|Basic|Token)\s+[A-Za-z0-9._~+/=:\-]{6,}")
+# Secrets are matched as whole tokens (set lookup), so registering thousands of keys
+# costs nothing per log line and nothing to recompile.
+_TOKEN_RE = re.compile(r"[A-Za-z0-9_\-.~+/]+")
+_EDGE = "._-~+/"
 
 _lock = threading.Lock()
 _known: set[str] = set()
-_pattern: re.Pattern[str] | None = None
+_parts: frozenset[str] = frozenset()
 
 
 def register_secret(value: str | None) -> None:
     """Remember a secret so that :func:`redact_text` removes it everywhere."""
-    global _pattern
+    global _parts
     if not value or len(value) < _MIN_SECRET_LEN:
         return
     with _lock:
         if value in _known:
             return
         _known.add(value)
-        # Longest first so that a key containing another key is removed whole.
-        ordered = sorted(_known, key=len, reverse=True)
-        _pattern = re.compile("|".join(re.escape(s) for s in ordered))
+        pieces = {p for p in _TOKEN_RE.findall(value) if len(p) >= _MIN_SECRET_LEN}
+        _parts = _parts | pieces
+
+
+def register_secrets_in(value: Any, _depth: int = 0) -> None:
+    """Register every string found under a secret-named key, at any depth."""
+    if _depth > 12:
+        return
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            if isinstance(item, str) and is_secret_key(str(key)):
+                register_secret(item)
+            else:
+                register_secrets_in(item, _depth + 1)
+    elif isinstance(value, list | tuple):
+        for item in value:
+            register_secrets_in(item, _depth + 1)
+
+
+def _mask_token(match: re.Match[str]) -> str:
+    token = match.group(0)
+    if token in _parts:
+        return MASK
+    core = token.strip(_EDGE)
+    if core and core in _parts:
+        return token.replace(core, MASK)
+    return token
 
 
 def redact_text(text: str) -> str:
     """Replace every registered secret and every ``Bearer …`` credential in ``text``."""
-    pattern = _pattern
-    if pattern is not None:
-        text = pattern.sub(MASK, text)
+    if _parts:
+        text = _TOKEN_RE.sub(_mask_token, text)
     return _AUTH_SCHEME_RE.sub(lambda m: f"{m.group(1)} {MASK}", text)
 
 
@@ -70,9 +98,10 @@ def redact_value(value: Any, *, max_str: int = 500, _depth: int = 0) -> Any:
     dump = getattr(value, "model_dump", None)
     if callable(dump) and not isinstance(value, type):
         try:
-            value = dump(mode="json", exclude_none=True)
+            # Python mode keeps bytes as bytes (size note below) and SecretStr masked.
+            value = dump(mode="python", exclude_none=True)
         except Exception:  # pragma: no cover - defensive: never fail while logging
-            value = repr(value)
+            return f"<unloggable {type(value).__name__}>"
     if isinstance(value, Mapping):
         out: dict[str, Any] = {}
         for k, v in value.items():
@@ -93,4 +122,5 @@ def redact_value(value: Any, *, max_str: int = 500, _depth: int = 0) -> Any:
         return text
     if value is None or isinstance(value, bool | int | float):
         return value
-    return redact_text(repr(value))
+    text = redact_text(repr(value))
+    return f"{text[:max_str]}…" if len(text) > max_str else text

@@ -15,14 +15,16 @@ out there after a crash.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, runtime_checkable
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "JobRef",
@@ -32,7 +34,9 @@ __all__ = [
     "MemoryJobStore",
     "Operation",
     "SQLiteJobStore",
+    "StoredState",
     "get_job_store",
+    "job_key",
     "set_job_store",
 ]
 
@@ -99,7 +103,7 @@ class JobStatus(BaseModel):
     model_config = ConfigDict(arbitrary_types_allowed=True)
 
     state: JobState
-    progress_percent: int | None = None
+    progress_percent: int | None = Field(default=None)
     queue_position: int | None = None
     logs: list[str] = Field(default_factory=list)
     message: str | None = None
@@ -107,26 +111,54 @@ class JobStatus(BaseModel):
     poll_after: float | None = None
     raw: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("progress_percent")
+    @classmethod
+    def _clamp_percent(cls, value: int | None) -> int | None:
+        return None if value is None else max(0, min(100, int(value)))
+
     @property
     def is_terminal(self) -> bool:
         """Whether the job reached a final state."""
         return self.state in ("completed", "failed", "cancelled")
 
 
+StoredState = JobState | Literal["submitted", "abandoned", "cancel_requested", "result_pending"]
+"""A stored job's last known state. Non-terminal ones stay *pending*:
+
+* ``submitted`` — accepted, being waited for;
+* ``abandoned`` — our wait ended (timeout, poll errors, crash of the caller's task) and
+  the provider did not confirm a cancel: the job may still run and bill;
+* ``cancel_requested`` — a cancel was sent but not confirmed;
+* ``result_pending`` — the job completed upstream but its result could not be fetched.
+"""
+
+
 class JobRecord(BaseModel):
     """A stored job with its last known state."""
 
     job: JobRef
-    state: JobState | Literal["submitted", "abandoned", "cancel_requested"] = "submitted"
-    """``abandoned``: our wait ended but the provider did not confirm a cancel, so the job
-    may still run (and bill); it stays pending until resumed or cancelled."""
+    state: StoredState = "submitted"
     updated_at: datetime = Field(default_factory=utcnow)
     error: str | None = None
+
+    @property
+    def key(self) -> str:
+        """Unique key of the provider job (several jobs can share one request id)."""
+        return job_key(self.job)
+
+
+def job_key(job: JobRef) -> str:
+    """``provider:provider_request_id`` — the identity of a job in a store."""
+    return f"{job.provider}:{job.provider_request_id}"
 
 
 @runtime_checkable
 class JobStore(Protocol):
-    """Where accepted jobs are recorded until they finish."""
+    """Where accepted jobs are recorded until they finish.
+
+    Records are keyed by provider job (:func:`job_key`): every retry and fallback of one
+    call keeps its own record, so an abandoned job is never overwritten by the next.
+    """
 
     async def record(self, job: JobRef) -> None:
         """Remember a job the provider just accepted."""
@@ -138,25 +170,35 @@ class JobStore(Protocol):
         """Jobs that were accepted and never reached a terminal state."""
 
     async def get(self, request_id: str) -> JobRecord | None:
-        """The record of one job by our request id."""
+        """The most recent record of a call by our request id (or by job key)."""
+
+
+_TERMINAL = ("completed", "failed", "cancelled")
 
 
 class MemoryJobStore:
-    """In-process job store (the default)."""
+    """In-process job store (the default). Finished records beyond ``keep_finished`` are
+    evicted oldest first; pending ones are always kept."""
 
-    def __init__(self) -> None:
+    def __init__(self, keep_finished: int = 1000) -> None:
         self._records: dict[str, JobRecord] = {}
         self._lock = threading.Lock()
+        self._keep_finished = keep_finished
 
     async def record(self, job: JobRef) -> None:
         with self._lock:
-            self._records[job.request_id] = JobRecord(job=job)
+            self._records[job_key(job)] = JobRecord(job=job)
 
     async def update(self, job: JobRef, state: str, error: str | None = None) -> None:
         with self._lock:
-            self._records[job.request_id] = JobRecord(
-                job=job, state=state, error=error, updated_at=utcnow()
+            key = job_key(job)
+            self._records.pop(key, None)  # re-insert: dict order = update order
+            self._records[key] = JobRecord.model_validate(
+                {"job": job, "state": state, "error": error}
             )
+            finished = [k for k, r in self._records.items() if r.state in _TERMINAL]
+            for stale in finished[: max(0, len(finished) - self._keep_finished)]:
+                del self._records[stale]
 
     async def pending(self) -> list[JobRecord]:
         with self._lock:
@@ -164,10 +206,10 @@ class MemoryJobStore:
 
     async def get(self, request_id: str) -> JobRecord | None:
         with self._lock:
-            return self._records.get(request_id)
-
-
-_TERMINAL = ("completed", "failed", "cancelled")
+            if request_id in self._records:
+                return self._records[request_id]
+            matches = [r for r in self._records.values() if r.job.request_id == request_id]
+            return matches[-1] if matches else None
 
 
 class SQLiteJobStore:
@@ -179,30 +221,41 @@ class SQLiteJobStore:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._lock = threading.Lock()
-        with self._connect() as conn:
+        with self._connection() as conn:
             conn.execute(
-                "CREATE TABLE IF NOT EXISTS tarash_jobs ("
-                " request_id TEXT PRIMARY KEY, job TEXT NOT NULL, state TEXT NOT NULL,"
-                " error TEXT, updated_at TEXT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS tarash_job_records ("
+                " job_key TEXT PRIMARY KEY, request_id TEXT NOT NULL, job TEXT NOT NULL,"
+                " state TEXT NOT NULL, error TEXT, updated_at TEXT NOT NULL)"
+            )
+            conn.execute(
+                "CREATE INDEX IF NOT EXISTS tarash_job_records_request"
+                " ON tarash_job_records(request_id)"
             )
 
-    def _connect(self) -> sqlite3.Connection:
-        return sqlite3.connect(self.path, timeout=10)
+    @contextlib.contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=10)
+        try:
+            with conn:
+                yield conn
+        finally:
+            conn.close()
 
     def _write(self, job: JobRef, state: str, error: str | None) -> None:
-        with self._lock, self._connect() as conn:
+        JobRecord.model_validate({"job": job, "state": state})  # reject unknown states
+        with self._lock, self._connection() as conn:
             conn.execute(
-                "INSERT INTO tarash_jobs(request_id, job, state, error, updated_at)"
-                " VALUES (?, ?, ?, ?, ?) ON CONFLICT(request_id) DO UPDATE SET"
+                "INSERT INTO tarash_job_records(job_key, request_id, job, state, error,"
+                " updated_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(job_key) DO UPDATE SET"
                 " job=excluded.job, state=excluded.state, error=excluded.error,"
                 " updated_at=excluded.updated_at",
-                (job.request_id, job.to_json(), state, error, utcnow().isoformat()),
+                (job_key(job), job.request_id, job.to_json(), state, error, utcnow().isoformat()),
             )
 
     def _read(self, where: str, params: tuple[Any, ...]) -> list[JobRecord]:
-        with self._lock, self._connect() as conn:
+        with self._lock, self._connection() as conn:
             rows = conn.execute(
-                f"SELECT job, state, error, updated_at FROM tarash_jobs {where}",  # noqa: S608
+                f"SELECT job, state, error, updated_at FROM tarash_job_records {where}",  # noqa: S608
                 params,
             ).fetchall()
         return [
@@ -227,7 +280,11 @@ class SQLiteJobStore:
         )
 
     async def get(self, request_id: str) -> JobRecord | None:
-        rows = await asyncio.to_thread(self._read, "WHERE request_id = ?", (request_id,))
+        rows = await asyncio.to_thread(
+            self._read,
+            "WHERE request_id = ? OR job_key = ? ORDER BY updated_at DESC LIMIT 1",
+            (request_id, request_id),
+        )
         return rows[0] if rows else None
 
 

@@ -164,18 +164,45 @@ def _b64decode(text: str) -> bytes:
         raise ValueError("invalid base64 data") from exc
 
 
+_SYSTEM_DIRS = ("/proc", "/sys", "/dev")
+
+
+def _is_system_path(path: Path) -> bool:
+    resolved = str(path.resolve())
+    return any(resolved == d or resolved.startswith(d + "/") for d in _SYSTEM_DIRS)
+
+
 def _looks_like_path(value: str) -> Path | None:
-    if value.startswith("file://"):
-        return Path(unquote(urlparse(value).path))
+    """A bare string names a local file only if that file is a regular file with media
+    magic bytes: a service forwarding user-supplied "URLs" must not be made to read and
+    upload ``/proc/self/environ`` or a credentials file. Pass a ``Path`` (or ``file://``)
+    to send other local files. A string naming any other existing file is refused."""
     if len(value) > 4096 or "\n" in value:
         return None
     try:
         candidate = Path(os.path.expanduser(value))
-        if candidate.is_file():
-            return candidate
+        if not candidate.exists():
+            return None
+        head = b""
+        if candidate.is_file() and not _is_system_path(candidate):
+            with candidate.open("rb") as handle:
+                head = handle.read(32)
     except (OSError, ValueError):
         return None
-    return None
+    if head and sniff_content_type(head):
+        return candidate
+    raise ValueError(
+        f"{value[:80]!r} names a local file that is not an image, audio or video file; "
+        "pass a pathlib.Path (or a file:// URL) to send it anyway"
+    )
+
+
+def _explicit_path(path: Path) -> Path:
+    if _is_system_path(path):
+        raise ValueError(f"refusing to read media from a system path: {path}")
+    if not path.is_file():
+        raise ValueError(f"media file not found: {path}")
+    return path
 
 
 def coerce_media(value: Any) -> Any:
@@ -193,10 +220,7 @@ def coerce_media(value: Any) -> Any:
             content=data, content_type=sniff_content_type(data) or "application/octet-stream"
         )
     if isinstance(value, os.PathLike):
-        path = Path(os.fspath(value)).expanduser()
-        if not path.is_file():
-            raise ValueError(f"media file not found: {path}")
-        return path
+        return _explicit_path(Path(os.fspath(value)).expanduser())
     if isinstance(value, dict):
         content = value.get("content")
         if not isinstance(content, bytes | bytearray):
@@ -218,10 +242,10 @@ def coerce_media(value: Any) -> Any:
         if lowered.startswith("data:"):
             decode_data_uri(text)  # validates
             return text
+        if lowered.startswith("file://"):
+            return _explicit_path(Path(unquote(urlparse(text).path)))
         found = _looks_like_path(text)
         if found is not None:
-            if not found.is_file():
-                raise ValueError(f"media file not found: {found}")
             return found
         if len(text) >= 16 and _B64_CHARS_RE.match(text):
             try:
@@ -232,7 +256,8 @@ def coerce_media(value: Any) -> Any:
                 return text
         raise ValueError(
             "media input must be an http(s) URL, a data URI, base64 data, bytes, "
-            f"MediaContent or an existing file path; got {text[:60]!r}"
+            "MediaContent, a pathlib.Path / file:// URL, or a string naming an existing "
+            f"image/audio/video file; got {text[:60]!r}"
         )
     raise ValueError(f"unsupported media input type: {type(value).__name__}")
 

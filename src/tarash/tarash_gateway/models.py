@@ -27,7 +27,7 @@ from pydantic import (
     model_validator,
 )
 
-from tarash.tarash_gateway._secrets import redact_value, register_secret
+from tarash.tarash_gateway._secrets import redact_value, register_secret, register_secrets_in
 from tarash.tarash_gateway.jobs import JobRef, Operation, utcnow
 from tarash.tarash_gateway.media import (
     DEFAULT_MAX_MEDIA_BYTES,
@@ -316,11 +316,7 @@ class BaseGenerationConfig(BaseModel):
     @field_validator("provider_config", mode="after")
     @classmethod
     def _register_provider_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
-        from tarash.tarash_gateway._secrets import is_secret_key
-
-        for key, item in value.items():
-            if isinstance(item, str) and is_secret_key(key):
-                register_secret(item)
+        register_secrets_in(value)
         return value
 
     @field_validator("base_url")

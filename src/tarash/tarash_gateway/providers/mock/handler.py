@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import copy
 import hashlib
 import io
 import json
@@ -146,7 +147,7 @@ class MockProviderHandler(BaseProviderHandler):
         seed = request_payload.get("seed")
         if isinstance(seed, int):
             return seed
-        text = json.dumps(request_payload, sort_keys=True, default=str)
+        text = json.dumps(_canonical(request_payload), sort_keys=True)
         return int.from_bytes(hashlib.sha256(text.encode()).digest()[:4], "big")
 
     def _choose(self, ctx: AttemptContext, seed: int) -> tuple[int, MockResponse | None]:
@@ -167,7 +168,11 @@ class MockProviderHandler(BaseProviderHandler):
         if error is None:
             return None
         if isinstance(error, TarashException):
-            return error
+            fresh = copy.copy(error)  # one MockResponse is shared by every call
+            fresh.execution_metadata = None
+            fresh.job = None
+            fresh.__traceback__ = None
+            return fresh
         if isinstance(error, Exception):
             return GenerationFailedError(
                 f"mock error: {type(error).__name__}: {error}", ctx.provider, ctx.model
@@ -229,7 +234,7 @@ class MockProviderHandler(BaseProviderHandler):
                 raise GenerationFailedError(
                     "mock generation failed", ctx.provider, ctx.model, job_id, retryable=True
                 )
-            return self._build(ctx, job, choice)
+            return await asyncio.to_thread(self._build, ctx, job, choice)
         return job
 
     async def status(self, ctx: AttemptContext, job: JobRef) -> JobStatus:
@@ -278,7 +283,8 @@ class MockProviderHandler(BaseProviderHandler):
         choice = (
             mock.responses[index] if mock.responses and 0 <= index < len(mock.responses) else None
         )
-        response: BaseGenerationResponse = self._build(ctx, job, choice)
+        # Encoding media is CPU work: keep it off the event loop.
+        response: BaseGenerationResponse = await asyncio.to_thread(self._build, ctx, job, choice)
         return response
 
     async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool:
@@ -460,8 +466,26 @@ def _mock_audio_format(output_format: AudioOutputFormat) -> tuple[str, str]:
     return f"wav_{rate}", "audio/wav"
 
 
+def _canonical(value: Any) -> Any:
+    """A JSON-safe value that is identical across processes (sets sorted, objects typed)."""
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_canonical(v) for v in value]
+    if isinstance(value, set | frozenset):
+        return sorted((_canonical(v) for v in value), key=repr)
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    if isinstance(value, bytes):
+        return hashlib.sha256(value).hexdigest()
+    dump = getattr(value, "model_dump", None)
+    if callable(dump):
+        return _canonical(dump(mode="json"))
+    return type(value).__name__
+
+
 def _jsonable_payload(payload: dict[str, Any]) -> dict[str, Any]:
-    out: dict[str, Any] = json.loads(json.dumps(payload, default=str))
+    out: dict[str, Any] = _canonical(payload)
     return out
 
 
