@@ -105,7 +105,7 @@ def _job_states(db: Path) -> list[str]:
     if not db.exists():
         return []
     with closing(sqlite3.connect(db)) as conn:
-        return [row[0] for row in conn.execute("SELECT state FROM tarash_jobs")]
+        return [row[0] for row in conn.execute("SELECT state FROM tarash_job_records")]
 
 
 def test_ctrl_c_cancels_the_accepted_job_upstream(cli: Cli) -> None:

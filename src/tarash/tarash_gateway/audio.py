@@ -1,7 +1,7 @@
 """Facts about synthesised audio read from its bytes: duration and sample rate.
 
-Used by the audio providers (ElevenLabs, Cartesia) to fill ``duration`` and
-``sample_rate`` on :class:`~tarash.tarash_gateway.models.TTSResponse` /
+Used by the audio providers (ElevenLabs, Cartesia, OpenAI, Sarvam) to fill
+``duration`` and ``sample_rate`` on :class:`~tarash.tarash_gateway.models.TTSResponse` /
 ``STSResponse`` without decoding anything:
 
 * **WAV** — the RIFF ``fmt `` and ``data`` chunks (streamed WAV files often
@@ -16,18 +16,23 @@ Used by the audio providers (ElevenLabs, Cartesia) to fill ``duration`` and
 Anything else (or malformed data) gives ``None``: an unknown duration is
 reported as unknown, never guessed.
 
+The parsing primitives are public for providers that edit audio (Sarvam joins
+the pieces of long text): :func:`parse_wav` / :func:`wav_bytes` read and build
+RIFF/WAVE files, :func:`mp3_frames` walks the MPEG frame chain and
+:func:`mp3_info_frame` recognises its Xing/Info header.
+
 It also resolves STS audio inputs (:func:`check_audio_input` before any call,
 :func:`read_audio_input` at submit time) so every provider enforces
 ``config.max_input_bytes`` the same way and reports ``field="audio"``.
 
-No SDK imports. The providers share this module; it belongs in core
-(``tarash_gateway/audio.py``) once that module exists.
+No SDK imports.
 """
 
 from __future__ import annotations
 
 import mimetypes
 import struct
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,13 +42,19 @@ from tarash.tarash_gateway.media import MediaInput, MediaTooLargeError, extensio
 __all__ = [
     "AudioFacts",
     "AudioInput",
+    "Mp3Frame",
+    "WavData",
     "audio_facts",
     "check_audio_input",
     "mp3_duration",
+    "mp3_frames",
+    "mp3_info_frame",
     "ogg_opus_duration",
+    "parse_wav",
     "pcm_duration",
     "pick_headers",
     "read_audio_input",
+    "wav_bytes",
     "wav_facts",
 ]
 
@@ -72,29 +83,96 @@ def pcm_duration(
 # ------------------------------------------------------------------------------------- WAV
 
 
-def wav_facts(data: bytes) -> AudioFacts | None:
-    """Duration and sample rate of a RIFF/WAVE file (``None`` if it is not one)."""
+@dataclass(frozen=True)
+class WavData:
+    """The ``fmt `` chunk body and sample data of a RIFF/WAVE file."""
+
+    fmt: bytes  # the raw ``fmt `` chunk body (kept verbatim, WAVE_FORMAT_EXTENSIBLE too)
+    data: bytes
+
+    @property
+    def format_tag(self) -> int:
+        return int(struct.unpack_from("<H", self.fmt, 0)[0])
+
+    @property
+    def channels(self) -> int:
+        return int(struct.unpack_from("<H", self.fmt, 2)[0])
+
+    @property
+    def sample_rate(self) -> int:
+        return int(struct.unpack_from("<I", self.fmt, 4)[0])
+
+    @property
+    def block_align(self) -> int:
+        return int(struct.unpack_from("<H", self.fmt, 12)[0])
+
+    @property
+    def duration(self) -> float | None:
+        if self.block_align <= 0 or self.sample_rate <= 0:
+            return None
+        return (len(self.data) // self.block_align) / self.sample_rate
+
+
+def _wav_chunks(data: bytes) -> tuple[bytes | None, bytes | None] | None:
+    """``(fmt body, data body)`` of a RIFF/WAVE file, either ``None`` if absent.
+
+    ``None`` if ``data`` is not RIFF/WAVE or its ``fmt `` chunk is malformed
+    (shorter than 16 bytes, or after the ``data`` chunk).
+    """
     if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
         return None
     pos = 12
-    rate = block = 0
+    fmt: bytes | None = None
     while pos + 8 <= len(data):
         chunk_id = data[pos : pos + 4]
         (size,) = struct.unpack_from("<I", data, pos + 4)
         body = pos + 8
-        if chunk_id == b"fmt " and body + 16 <= len(data):
-            _fmt, _channels, rate, _byte_rate, block, _bits = struct.unpack_from(
-                "<HHIIHH", data, body
-            )
-        elif chunk_id == b"data":
-            if not rate or not block:
+        if chunk_id == b"fmt ":
+            fmt = data[body : body + size]
+            if len(fmt) < 16:
                 return None
-            available = len(data) - body
+        elif chunk_id == b"data":
+            if fmt is None:
+                return None
             # 0 and 0xFFFFFFFF are streaming placeholders: the real size is what follows.
-            present = available if size in (0, 0xFFFFFFFF) else min(size, available)
-            return AudioFacts(duration=(present // block) / rate, sample_rate=rate)
+            end = len(data) if size in (0, 0xFFFFFFFF) else min(len(data), body + size)
+            return fmt, data[body:end]
         pos = body + size + (size & 1)
-    return AudioFacts(duration=None, sample_rate=rate or None) if rate else None
+    return fmt, None
+
+
+def parse_wav(data: bytes) -> WavData | None:
+    """``fmt `` and ``data`` of a RIFF/WAVE file; ``None`` if ``data`` is not one.
+
+    A ``data`` chunk whose declared size runs past the end (or is a streaming
+    placeholder, ``0`` / ``0xFFFFFFFF``) takes the bytes actually present.
+    """
+    chunks = _wav_chunks(data)
+    if chunks is None or chunks[0] is None or chunks[1] is None:
+        return None
+    return WavData(fmt=chunks[0], data=chunks[1])
+
+
+def wav_bytes(fmt: bytes, samples: bytes) -> bytes:
+    """A RIFF/WAVE file with the given ``fmt `` chunk body and sample data."""
+    fmt_chunk = b"fmt " + struct.pack("<I", len(fmt)) + fmt + (b"\x00" if len(fmt) & 1 else b"")
+    data_chunk = b"data" + struct.pack("<I", len(samples)) + samples
+    pad = b"\x00" if len(samples) & 1 else b""
+    riff_size = 4 + len(fmt_chunk) + len(data_chunk) + len(pad)
+    return b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + fmt_chunk + data_chunk + pad
+
+
+def wav_facts(data: bytes) -> AudioFacts | None:
+    """Duration and sample rate of a RIFF/WAVE file (``None`` if it is not one)."""
+    fmt, samples = _wav_chunks(data) or (None, None)
+    if fmt is None:
+        return None
+    wav = WavData(fmt=fmt, data=samples or b"")
+    if samples is None:
+        return AudioFacts(duration=None, sample_rate=wav.sample_rate) if wav.sample_rate else None
+    if not wav.sample_rate or not wav.block_align:
+        return None
+    return AudioFacts(duration=wav.duration, sample_rate=wav.sample_rate)
 
 
 # ------------------------------------------------------------------------------------- MP3
@@ -112,15 +190,23 @@ _MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 120
 
 
 @dataclass(frozen=True)
-class _Frame:
+class Mp3Frame:
+    """One MPEG audio frame: where it is in the bytes and what it holds."""
+
+    offset: int
     length: int
     samples: int
     sample_rate: int
     mpeg1: bool
     mono: bool
 
+    @property
+    def end(self) -> int:
+        """Offset just past the frame (beyond ``len(data)`` for a truncated last frame)."""
+        return self.offset + self.length
 
-def _mp3_frame(data: bytes, pos: int) -> _Frame | None:
+
+def _mp3_frame(data: bytes, pos: int) -> Mp3Frame | None:
     if pos + 4 > len(data) or data[pos] != 0xFF or data[pos + 1] & 0xE0 != 0xE0:
         return None
     b1, b2, b3 = data[pos + 1], data[pos + 2], data[pos + 3]
@@ -143,7 +229,7 @@ def _mp3_frame(data: bytes, pos: int) -> _Frame | None:
     else:  # Layer III, MPEG2/2.5
         length = 72 * kbps * 1000 // rate + padding
         samples = 576
-    return _Frame(length, samples, rate, mpeg1, (b3 >> 6) == 3)
+    return Mp3Frame(pos, length, samples, rate, mpeg1, (b3 >> 6) == 3)
 
 
 def _skip_id3(data: bytes, pos: int) -> int:
@@ -159,15 +245,20 @@ def _skip_id3(data: bytes, pos: int) -> int:
     return pos
 
 
-def _gapless_trim(data: bytes, pos: int, frame: _Frame) -> tuple[bool, int]:
-    """Whether the frame at ``pos`` is a Xing/Info header, and the LAME delay+padding."""
+def mp3_info_frame(data: bytes, frame: Mp3Frame) -> int | None:
+    """``None`` unless ``frame`` is a Xing/Info/VBRI header; else the gapless trim.
+
+    The trim is the LAME encoder delay + padding (samples a gapless decoder
+    drops), ``0`` when the header carries no LAME tag.
+    """
+    pos = frame.offset
     if frame.mpeg1:
         side = 17 if frame.mono else 32
     else:
         side = 9 if frame.mono else 17
     tag = pos + 4 + side
     if data[tag : tag + 4] not in (b"Xing", b"Info"):
-        return data[pos + 36 : pos + 40] == b"VBRI", 0
+        return 0 if data[pos + 36 : pos + 40] == b"VBRI" else None
     (flags,) = struct.unpack_from(">I", data, tag + 4)
     offset = tag + 8
     for bit, size in ((0x1, 4), (0x2, 4), (0x4, 100), (0x8, 4)):
@@ -179,50 +270,74 @@ def _gapless_trim(data: bytes, pos: int, frame: _Frame) -> tuple[bool, int]:
         delay = (packed[0] << 4) | (packed[1] >> 4)
         padding = ((packed[1] & 0x0F) << 8) | packed[2]
         # Gapless players drop ``delay`` samples at the start and ``padding`` at the end.
-        return True, delay + padding
-    return True, 0
+        return delay + padding
+    return 0
+
+
+def mp3_frames(data: bytes) -> Iterator[Mp3Frame]:
+    """The chain of MPEG audio frames in ``data``, in order.
+
+    Leading ID3v2 tags and junk before the first frame are skipped; a sync
+    word only starts the chain when another frame (or the end) follows it.
+    The chain stops at the first non-frame after an audio frame (ID3v1/APE
+    tags, junk) or at a change of sample rate. The first frame may be a
+    Xing/Info/VBRI header (see :func:`mp3_info_frame`); the last one may be
+    truncated (``frame.end > len(data)``).
+    """
+    pos = _skip_id3(data, 0)
+    rate: int | None = None
+    audio = False
+    end = len(data)
+    while pos + 4 <= end:
+        frame = _mp3_frame(data, pos)
+        # A sync word must be followed by another frame (or the end) to start the chain.
+        if (
+            rate is None
+            and frame is not None
+            and frame.end + 4 <= end
+            and _mp3_frame(data, frame.end) is None
+        ):
+            frame = None
+        if frame is None or (rate is not None and frame.sample_rate != rate):
+            if audio:
+                return  # ID3v1 / APE tags or junk after the audio: stop at the first non-frame.
+            nxt = data.find(b"\xff", pos + 1)
+            if nxt < 0:
+                return
+            pos = nxt
+            continue
+        yield frame
+        if frame.end > end:
+            return
+        if rate is None:
+            rate = frame.sample_rate
+            audio = mp3_info_frame(data, frame) is None
+        else:
+            audio = True
+        pos = frame.end
 
 
 def mp3_duration(data: bytes) -> float | None:
-    """Seconds of MPEG audio from its frame headers (``None`` if no frame chain is found)."""
-    pos = _skip_id3(data, 0)
+    """Seconds of MPEG audio from its frame headers (``None`` if no frame chain is found).
+
+    A Xing/Info first frame is not audio; its LAME encoder delay and padding are
+    subtracted (what a gapless decoder plays). A truncated last frame is not counted.
+    """
     samples = 0
     rate: int | None = None
     frames = 0
     trim = 0
-    first = True
-    end = len(data)
-    while pos + 4 <= end:
-        frame = _mp3_frame(data, pos)
-        if frame is None or (rate is not None and frame.sample_rate != rate):
-            if frames:
-                # ID3v1 / APE tags or junk after the audio: stop at the first non-frame.
-                break
-            nxt = data.find(b"\xff", pos + 1)
-            if nxt < 0:
-                return None
-            pos = nxt
-            continue
-        if first:
-            # A sync word must be followed by another frame (or the end) to count.
-            follow = pos + frame.length
-            if follow + 4 <= end and _mp3_frame(data, follow) is None:
-                nxt = data.find(b"\xff", pos + 1)
-                if nxt < 0:
-                    return None
-                pos = nxt
-                continue
-            first = False
+    for frame in mp3_frames(data):
+        if rate is None:
             rate = frame.sample_rate
-            is_header, trim = _gapless_trim(data, pos, frame)
-            if is_header:
-                pos += frame.length
+            info = mp3_info_frame(data, frame)
+            if info is not None:
+                trim = info
                 continue
-        if pos + frame.length > end:
+        if frame.end > len(data):
             break  # truncated last frame: not playable
         samples += frame.samples
         frames += 1
-        pos += frame.length
     if not frames or rate is None:
         return None
     return max(0, samples - trim) / rate

@@ -78,6 +78,7 @@ __all__ = [
     "get_job_status",
     "mock_forced",
     "plan_chain",
+    "record_failure",
     "should_retry",
     "submit_job",
     "wait_for_job",
@@ -370,7 +371,7 @@ async def _attempts_for_config(
             try:
                 response = await _one_attempt(plan, spec, request, ctx, record, progress)
             except TarashException as exc:
-                _finish_record(record, exc)
+                record_failure(record, exc)
                 await progress.send(
                     status="failed",
                     error=str(exc),
@@ -395,7 +396,8 @@ async def _attempts_for_config(
     raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
 
-def _finish_record(record: AttemptMetadata, exc: TarashException) -> None:
+def record_failure(record: AttemptMetadata, exc: TarashException) -> None:
+    """Close a failed attempt's record (shared by calls, jobs and TTS streams)."""
     record.ended_at = utcnow()
     record.status = "failed"
     record.error_type = type(exc).__name__
@@ -772,7 +774,7 @@ async def wait_for_job(
         response = await _wait(handler, ctx, job, progress)
         _check_not_empty(response, ctx)
     except TarashException as exc:
-        _finish_record(record, exc)
+        record_failure(record, exc)
         metadata.ended_at = utcnow()
         exc.execution_metadata = metadata
         raise

@@ -74,7 +74,12 @@ from tarash.tarash_gateway.models import (
     ExecutionMetadata,
     TTSRequest,
 )
-from tarash.tarash_gateway.orchestrator import backoff_delay, plan_chain, should_retry
+from tarash.tarash_gateway.orchestrator import (
+    backoff_delay,
+    plan_chain,
+    record_failure,
+    should_retry,
+)
 from tarash.tarash_gateway.providers.base import (
     AttemptContext,
     BaseProviderHandler,
@@ -402,7 +407,7 @@ class AsyncTTSStream:
                     )
             except TarashException as exc:
                 await _aclose(iterator)
-                _fail(record, exc)
+                record_failure(record, exc)
                 if retry_number < policy.max_retries and should_retry(policy, exc):
                     delay = backoff_delay(policy, retry_number + 1, exc)
                     log_debug(
@@ -456,7 +461,7 @@ class AsyncTTSStream:
                 f"the stream had already delivered {self.bytes_received} bytes of audio "
                 f"from {ctx.provider}; it is not retried or continued on another provider"
             )
-            _fail(record, exc)
+            record_failure(record, exc)
             self.execution_metadata.successful_attempt = None
             raise
         finally:
@@ -473,17 +478,6 @@ class AsyncTTSStream:
             },
             _LOG,
         )
-
-
-def _fail(record: AttemptMetadata, exc: TarashException) -> None:
-    record.ended_at = utcnow()
-    record.status = "failed"
-    record.error_type = type(exc).__name__
-    record.error_message = exc.message
-    record.is_retryable = exc.retryable
-    record.request_id = record.request_id or exc.request_id
-    if isinstance(exc, GatewayTimeoutError):
-        record.cancelled_upstream = exc.cancelled_upstream
 
 
 def stream_tts_async(config: AudioGenerationConfig, request: TTSRequest) -> AsyncTTSStream:

@@ -8,14 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tarash.tarash_gateway.audio import mp3_duration, parse_wav
 from tarash.tarash_gateway.providers.mock.media import make_pcm, make_wav
-from tarash.tarash_gateway.providers.sarvam.audio import (
-    AudioJoinError,
-    join_audio,
-    mp3_duration,
-    parse_wav,
-    split_text,
-)
+from tarash.tarash_gateway.providers.sarvam.audio import AudioJoinError, join_audio, split_text
 from tests.emulators.sarvam import decoded_seconds, encode_speech
 
 ALPHABET = "ab कख .!?,;\n।॥。"

@@ -30,6 +30,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mappin
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
+import httpx
+
 from tarash.tarash_gateway._secrets import register_secret
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
@@ -401,6 +403,44 @@ class BaseProviderHandler:
         """``(output_format, content_type)`` that :meth:`stream_tts` will produce, when it
         differs from what the request asked for (``None`` = as requested)."""
         return None
+
+    job_endpoint_hosts: ClassVar[tuple[str, ...] | None] = None
+    """Hosts (and their subdomains) that a stored :class:`JobRef`'s endpoint URLs may point
+    at when the config sets no ``base_url``. ``None``: this provider never sends
+    credentials to URLs taken from a job reference, so they are not checked."""
+
+    def validate_job(self, job: JobRef, config: BaseGenerationConfig) -> None:
+        """Refuse a job reference that does not belong to this provider and config.
+
+        A :class:`JobRef` comes back from storage; it must never steer the API key to
+        another provider or host.
+        """
+        from tarash.tarash_gateway.registry import resolve_provider_name
+
+        if job.provider != "mock" and (
+            resolve_provider_name(job.provider) != resolve_provider_name(config.provider)
+            or resolve_provider_name(job.provider) != self.name
+        ):
+            raise ValidationError(
+                f"job {job.provider_request_id!r} belongs to provider {job.provider!r}, "
+                f"not to the config's provider {config.provider!r}",
+                config.provider,
+                job.model,
+                field="job",
+            )
+        if self.job_endpoint_hosts is None or not job.endpoints:
+            return
+        allowed = (httpx.URL(config.base_url).host,) if config.base_url else self.job_endpoint_hosts
+        for name, url in job.endpoints.items():
+            host = httpx.URL(url).host
+            if not any(host == h or host.endswith("." + h) for h in allowed):
+                raise ValidationError(
+                    f"job reference endpoint {name!r} points at {host!r}, which is not "
+                    f"{self.name}'s API ({', '.join(allowed)}); refusing to send credentials",
+                    self.name,
+                    job.model,
+                    field="job",
+                )
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """Translate an SDK/transport exception into a typed error (``None`` = unknown)."""

@@ -47,6 +47,7 @@ __all__ = [
     "duration_field_mapper",
     "enum_field_mapper",
     "extra_params_field_mapper",
+    "field_errors",
     "first_frame_field_mapper",
     "get_field_mappers_from_registry",
     "image_input_field_mapper",
@@ -158,7 +159,7 @@ def apply_field_mappers(
         if not _is_empty(converted):
             result[api_name] = converted
     if errors:
-        raise _validation_error(errors, provider, model)
+        raise field_errors(errors, provider, model)
     return result
 
 
@@ -166,9 +167,10 @@ def _is_empty(value: Any) -> bool:
     return value is None or value == [] or value == {} or value == ""
 
 
-def _validation_error(
+def field_errors(
     errors: list[dict[str, Any]], provider: str | None, model: str | None
 ) -> ValidationError:
+    """One :class:`ValidationError` naming every ``{"field", "message"}`` problem."""
     lines = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
     where = f" for model {model!r}" if model else ""
     return ValidationError(

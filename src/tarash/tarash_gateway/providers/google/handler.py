@@ -34,6 +34,7 @@ from tarash.tarash_gateway.providers.base import (
 )
 from tarash.tarash_gateway.providers.field_mappers import (
     apply_field_mappers,
+    field_errors,
     match_model_key,
 )
 from tarash.tarash_gateway.providers.google.common import GoogleClients, load_sdk
@@ -158,14 +159,7 @@ class GoogleProviderHandler(BaseProviderHandler):
             family, mode.name, self.passthrough_params(request)
         )
         if errors:
-            lines = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-            raise ValidationError(
-                f"invalid request for model {config.model!r}: {lines}",
-                PROVIDER,
-                config.model,
-                field=errors[0]["field"],
-                errors=errors,
-            )
+            raise field_errors(errors, PROVIDER, config.model)
         self._report(config, mode, unsupported, warnings)
         self._check_cross_field(family, mode, config, payload, accepted)
         payload["extra"] = accepted

@@ -29,7 +29,7 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tarash.tarash_gateway.exceptions import (
@@ -47,6 +47,7 @@ from tarash.tarash_gateway.models import (
     TTSRequest,
     TTSResponse,
 )
+from tarash.tarash_gateway.providers._fern import map_fern_error
 from tarash.tarash_gateway.providers.base import AttemptContext, BaseProviderHandler, Prepared
 from tarash.tarash_gateway.providers.hume.spec import SAMPLE_RATE, plan_request
 
@@ -325,22 +326,9 @@ def _map_error(exc: BaseException, provider: str, ctx: AttemptContext) -> Tarash
     from hume.core.api_error import ApiError
 
     model = ctx.model
-    if isinstance(exc, ApiError):
-        status = exc.status_code
-        message, raw = _message(exc.body)
-        headers = exc.headers or {}
-        if status is None:
-            return GenerationFailedError(
-                f"hume error: {message}", provider, model, raw_response=raw
-            )
-        if 200 <= status < 300:
-            return GenerationFailedError(
-                f"hume answered HTTP {status} with a body that is not valid JSON",
-                provider,
-                model,
-                raw_response=raw,
-                retryable=True,
-            )
+
+    def status_error(status: int, body: Any, headers: Mapping[str, str]) -> TarashException:
+        message, raw = _message(body)
         if status in (400, 422) and any(h in message.lower() for h in _MODERATION_HINTS):
             return ContentModerationError(f"HTTP {status}: {message}", provider, model, None, raw)
         if status in (400, 422):
@@ -356,26 +344,7 @@ def _map_error(exc: BaseException, provider: str, ctx: AttemptContext) -> Tarash
         return error_from_status(
             status, message, provider=provider, model=model, raw_response=raw, headers=headers
         )
-    if _is_pydantic_error(exc):
-        return GenerationFailedError(
-            f"hume answered with an unexpected response shape: {exc}",
-            provider,
-            model,
-            retryable=True,
-        )
-    if isinstance(exc, json.JSONDecodeError):
-        return GenerationFailedError(
-            "hume answered with a body that is not valid JSON", provider, model, retryable=True
-        )
-    name = type(exc).__module__
-    if name.startswith(("httpx", "httpcore")) or isinstance(exc, OSError):
-        return error_from_transport(
-            exc, provider=provider, model=model, timeout_seconds=ctx.http_timeout()
-        )
-    return None
 
-
-def _is_pydantic_error(exc: BaseException) -> bool:
-    import pydantic
-
-    return isinstance(exc, pydantic.ValidationError)
+    return map_fern_error(
+        exc, provider, ctx, api_error=ApiError, describe=_message, status_error=status_error
+    )

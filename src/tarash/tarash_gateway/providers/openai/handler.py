@@ -25,11 +25,11 @@ import asyncio
 import base64
 import importlib
 import json
-import struct
 import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar, Literal
 
+from tarash.tarash_gateway.audio import audio_facts
 from tarash.tarash_gateway.exceptions import (
     ContentModerationError,
     GenerationFailedError,
@@ -62,7 +62,7 @@ from tarash.tarash_gateway.providers.base import (
     Prepared,
     Submission,
 )
-from tarash.tarash_gateway.providers.field_mappers import apply_field_mappers
+from tarash.tarash_gateway.providers.field_mappers import apply_field_mappers, field_errors
 from tarash.tarash_gateway.providers.openai import pricing
 from tarash.tarash_gateway.providers.openai.field_mappings import (
     IMAGE_MODELS,
@@ -255,14 +255,7 @@ class OpenAIProviderHandler(BaseProviderHandler):
         elif operation == "video" and family is not None and family in self.video_models:
             errors = check_video_params(self.video_models[family], payload, extras)
         if errors:
-            lines = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-            raise ValidationError(
-                f"invalid request for model {config.model!r}: {lines}",
-                self.name,
-                config.model,
-                field=errors[0]["field"],
-                errors=errors,
-            )
+            raise field_errors(errors, self.name, config.model)
         return payload, key
 
     def _prepare_tts(
@@ -740,10 +733,9 @@ class OpenAIProviderHandler(BaseProviderHandler):
             )
         sample_rate = TTS_SAMPLE_RATE if fmt in ("wav", "pcm") else None
         duration: float | None = None
-        if fmt == "pcm":
-            duration = round(len(audio) / (2 * TTS_SAMPLE_RATE), 3)
-        elif fmt == "wav":
-            duration = _wav_duration(audio)
+        if fmt in ("wav", "pcm"):
+            seconds = audio_facts(audio, fmt, TTS_SAMPLE_RATE).duration
+            duration = None if seconds is None else round(seconds, 3)
         header_type = str(raw.headers.get("content-type", "")).split(";")[0].strip()
         content_type = header_type if header_type.startswith("audio/") else _AUDIO_TYPES[fmt]
         family = self.model_family(ctx.config)
@@ -985,25 +977,3 @@ def _image_summary(body: dict[str, Any], request_id: str | None, *, edit: bool) 
     summary["request_id"] = request_id
     summary["endpoint"] = "images/edits" if edit else "images/generations"
     return summary
-
-
-def _wav_duration(data: bytes) -> float | None:
-    """Duration of a RIFF/WAVE file from its ``fmt `` and ``data`` chunks."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return None
-    offset = 12
-    byte_rate = 0
-    while offset + 8 <= len(data):
-        chunk_id = data[offset : offset + 4]
-        chunk_size = int(struct.unpack_from("<I", data, offset + 4)[0])
-        body = offset + 8
-        if chunk_id == b"fmt " and chunk_size >= 16 and body + 16 <= len(data):
-            byte_rate = int(struct.unpack_from("<I", data, body + 8)[0])
-        elif chunk_id == b"data":
-            if not byte_rate:
-                return None
-            # Streamed WAVs may declare 0xFFFFFFFF; use what actually arrived.
-            available = min(chunk_size, len(data) - body)
-            return round(available / byte_rate, 3)
-        offset = body + chunk_size + (chunk_size & 1)
-    return None

@@ -55,6 +55,7 @@ from tarash.tarash_gateway.providers.base import (
     Submission,
     walk_media,
 )
+from tarash.tarash_gateway.providers.field_mappers import field_errors
 from tarash.tarash_gateway.providers.runway.field_mappings import (
     IMAGE_SPECS,
     RETIRED_MODELS,
@@ -216,14 +217,7 @@ class RunwayProviderHandler(BaseProviderHandler):
                             {"field": "duration", "message": f"{duration!r} not supported"}
                         )
         if errors:
-            lines = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
-            raise ValidationError(
-                f"invalid request for model {config.model!r}: {lines}",
-                self.name,
-                config.model,
-                field=errors[0]["field"],
-                errors=errors,
-            )
+            raise field_errors(errors, self.name, config.model)
 
     # ------------------------------------------------------------------ client
 

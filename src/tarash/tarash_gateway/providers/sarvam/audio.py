@@ -18,25 +18,21 @@ request, and the audio is joined so the result is **one valid file**:
 FLAC and Opus have per-file headers that cannot be joined without re-encoding,
 so long text in those codecs is rejected before any request (see the handler).
 
-Also here: durations read from the bytes (WAV header, PCM byte count, MP3
-frame walk) so ``TTSResponse.duration`` is filled without decoding anything.
+The WAV and MPEG parsing is the shared :mod:`tarash.tarash_gateway.audio`
+(which also reads the durations).
 """
 
 from __future__ import annotations
 
 import re
-import struct
-from dataclasses import dataclass
+
+from tarash.tarash_gateway.audio import mp3_frames, mp3_info_frame, parse_wav, wav_bytes
 
 __all__ = [
     "AudioJoinError",
-    "WavData",
     "join_audio",
-    "mp3_duration",
-    "parse_wav",
     "raw_samples",
     "split_text",
-    "wav_bytes",
 ]
 
 # ------------------------------------------------------------------------------------ text
@@ -102,73 +98,7 @@ def split_text(text: str, limit: int) -> list[str]:
     return [c for c in chunks if c]
 
 
-# ------------------------------------------------------------------------------------- WAV
-
-
-@dataclass(frozen=True)
-class WavData:
-    """The parts of a RIFF/WAVE file that matter for joining and timing."""
-
-    fmt: bytes  # the raw ``fmt `` chunk body (kept verbatim, WAVE_FORMAT_EXTENSIBLE too)
-    data: bytes
-
-    @property
-    def format_tag(self) -> int:
-        return int(struct.unpack_from("<H", self.fmt, 0)[0])
-
-    @property
-    def channels(self) -> int:
-        return int(struct.unpack_from("<H", self.fmt, 2)[0])
-
-    @property
-    def sample_rate(self) -> int:
-        return int(struct.unpack_from("<I", self.fmt, 4)[0])
-
-    @property
-    def block_align(self) -> int:
-        return int(struct.unpack_from("<H", self.fmt, 12)[0])
-
-    @property
-    def duration(self) -> float | None:
-        if self.block_align <= 0 or self.sample_rate <= 0:
-            return None
-        return (len(self.data) // self.block_align) / self.sample_rate
-
-
-def parse_wav(data: bytes) -> WavData | None:
-    """``fmt `` and ``data`` of a RIFF/WAVE file; ``None`` if ``data`` is not one.
-
-    A ``data`` chunk whose declared size runs past the end (streamed WAV files
-    often declare ``0xFFFFFFFF``) takes the bytes actually present.
-    """
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
-        return None
-    pos = 12
-    fmt: bytes | None = None
-    while pos + 8 <= len(data):
-        cid = data[pos : pos + 4]
-        (size,) = struct.unpack_from("<I", data, pos + 4)
-        body_start = pos + 8
-        if cid == b"fmt ":
-            fmt = data[body_start : body_start + size]
-            if len(fmt) < 16:
-                return None
-        elif cid == b"data":
-            if fmt is None:
-                return None
-            end = min(len(data), body_start + size)
-            return WavData(fmt=fmt, data=data[body_start:end])
-        pos = body_start + size + (size & 1)
-    return None
-
-
-def wav_bytes(fmt: bytes, samples: bytes) -> bytes:
-    """A RIFF/WAVE file with the given ``fmt `` chunk body and sample data."""
-    fmt_chunk = b"fmt " + struct.pack("<I", len(fmt)) + fmt + (b"\x00" if len(fmt) & 1 else b"")
-    data_chunk = b"data" + struct.pack("<I", len(samples)) + samples
-    pad = b"\x00" if len(samples) & 1 else b""
-    riff_size = 4 + len(fmt_chunk) + len(data_chunk) + len(pad)
-    return b"RIFF" + struct.pack("<I", riff_size) + b"WAVE" + fmt_chunk + data_chunk + pad
+# ------------------------------------------------------------------------------------ join
 
 
 def raw_samples(data: bytes) -> tuple[bytes, int | None]:
@@ -182,149 +112,22 @@ def raw_samples(data: bytes) -> tuple[bytes, int | None]:
     return wav.data, wav.sample_rate
 
 
-# ------------------------------------------------------------------------------------- MP3
-
-_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
-_BITRATES_V1 = {
-    3: (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),  # layer I
-    2: (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),  # layer II
-    1: (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),  # layer III
-}
-_BITRATES_V2 = {
-    3: (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
-    2: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
-    1: (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
-}
-
-
-@dataclass(frozen=True)
-class _Frame:
-    offset: int
-    length: int
-    samples: int
-    sample_rate: int
-    is_tag: bool  # Xing/Info/VBRI header frame (carries no audio of the stream)
-
-
-def _frame_at(data: bytes, pos: int) -> _Frame | None:
-    if pos + 4 > len(data) or data[pos] != 0xFF or data[pos + 1] & 0xE0 != 0xE0:
-        return None
-    version = (data[pos + 1] >> 3) & 3  # 3 = MPEG-1, 2 = MPEG-2, 0 = MPEG-2.5
-    layer = (data[pos + 1] >> 1) & 3  # 1 = III, 2 = II, 3 = I
-    bitrate_index = data[pos + 2] >> 4
-    rate_index = (data[pos + 2] >> 2) & 3
-    padding = (data[pos + 2] >> 1) & 1
-    if version == 1 or layer == 0 or bitrate_index in (0, 15) or rate_index == 3:
-        return None
-    rate = _MP3_RATES[version][rate_index]
-    table = _BITRATES_V1 if version == 3 else _BITRATES_V2
-    bitrate = table[layer][bitrate_index] * 1000
-    if layer == 3:
-        samples = 384
-        length = (12 * bitrate // rate + padding) * 4
-    elif layer == 2 or version == 3:
-        samples = 1152
-        length = 144 * bitrate // rate + padding
-    else:  # layer III, MPEG-2/2.5
-        samples = 576
-        length = 72 * bitrate // rate + padding
-    if length < 4:
-        return None
-    mono = (data[pos + 3] >> 6) == 3
-    if version == 3:
-        side = 17 if mono else 32
-    else:
-        side = 9 if mono else 17
-    tag_at = pos + 4 + side
-    is_tag = layer == 1 and data[tag_at : tag_at + 4] in (b"Xing", b"Info")
-    is_tag = is_tag or data[pos + 36 : pos + 40] == b"VBRI"
-    return _Frame(pos, length, samples, rate, is_tag)
-
-
-def _skip_id3v2(data: bytes, pos: int) -> int:
-    while data[pos : pos + 3] == b"ID3" and pos + 10 <= len(data):
-        size = 0
-        for byte in data[pos + 6 : pos + 10]:
-            size = (size << 7) | (byte & 0x7F)
-        footer = 10 if data[pos + 5] & 0x10 else 0
-        pos += 10 + size + footer
-    return pos
-
-
-def _mp3_frames(data: bytes) -> list[_Frame]:
-    """Every MPEG audio frame of ``data`` (ID3v2/ID3v1 and junk between frames skipped)."""
-    frames: list[_Frame] = []
-    pos = _skip_id3v2(data, 0)
-    while pos + 4 <= len(data):
-        if data[pos : pos + 3] == b"TAG" and len(data) - pos == 128:  # ID3v1 trailer
-            break
-        frame = _frame_at(data, pos)
-        if frame is not None and (
-            pos + frame.length == len(data)
-            or _frame_at(data, pos + frame.length) is not None
-            or data[pos + frame.length : pos + frame.length + 3] in (b"TAG", b"ID3")
-        ):
-            frames.append(frame)
-            pos += frame.length
-            continue
-        if frame is not None and pos + frame.length > len(data) and frames:
-            frames.append(frame)  # a truncated last frame: decoders play what is there
-            break
-        pos += 1  # resynchronise
-        if data[pos : pos + 3] == b"ID3":
-            pos = _skip_id3v2(data, pos)
-    return frames
-
-
-def _gapless_trim(data: bytes, frame: _Frame) -> int:
-    """Encoder delay + padding (samples) from the LAME tag of a Xing/Info frame, else 0."""
-    pos = frame.offset
-    version = (data[pos + 1] >> 3) & 3
-    mono = (data[pos + 3] >> 6) == 3
-    side = (17 if mono else 32) if version == 3 else (9 if mono else 17)
-    tag = pos + 4 + side
-    if data[tag : tag + 4] not in (b"Xing", b"Info"):
-        return 0
-    (flags,) = struct.unpack_from(">I", data, tag + 4)
-    at = tag + 8 + (4 if flags & 1 else 0) + (4 if flags & 2 else 0)
-    at += (100 if flags & 4 else 0) + (4 if flags & 8 else 0)
-    if at + 24 > pos + frame.length or data[at : at + 4] not in (b"LAME", b"Lavc", b"Lavf"):
-        return 0
-    b0, b1, b2 = data[at + 21 : at + 24]
-    return ((b0 << 4) | (b1 >> 4)) + (((b1 & 0x0F) << 8) | b2)
-
-
-def mp3_duration(data: bytes) -> float | None:
-    """Seconds of MPEG audio in ``data``; ``None`` when no frame is found.
-
-    Walks the frame headers; when the first frame is a Xing/Info frame with a
-    LAME tag, its encoder delay and padding are subtracted (what a gapless
-    decoder plays).
-    """
-    frames = _mp3_frames(data)
-    audio = [f for f in frames if not f.is_tag]
-    if not audio:
-        return None
-    samples = sum(f.samples for f in audio)
-    if frames[0].is_tag:
-        samples = max(0, samples - _gapless_trim(data, frames[0]))
-    return samples / audio[0].sample_rate
-
-
 def _join_mp3(parts: list[bytes]) -> bytes:
+    """MPEG frames of every piece, without their ID3 tags and Xing/Info header frames.
+
+    A decoder would otherwise trust the first piece's frame count and stop early.
+    """
     out = bytearray()
     for part in parts:
-        frames = _mp3_frames(part)
-        if not frames:
+        frames = list(mp3_frames(part))
+        if not frames or frames[0].end > len(part):
             out += part  # not MPEG audio we understand: keep it rather than lose audio
             continue
+        if mp3_info_frame(part, frames[0]) is not None:
+            frames = frames[1:]
         for frame in frames:
-            if not frame.is_tag:
-                out += part[frame.offset : frame.offset + frame.length]
+            out += part[frame.offset : frame.end]  # a truncated last frame: what is there
     return bytes(out)
-
-
-# ------------------------------------------------------------------------------------ join
 
 
 class AudioJoinError(ValueError):

@@ -31,9 +31,10 @@ import base64
 import binascii
 import json
 import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tarash.tarash_gateway.audio import audio_facts
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     GenerationFailedError,
@@ -51,6 +52,7 @@ from tarash.tarash_gateway.models import (
     TTSRequest,
     TTSResponse,
 )
+from tarash.tarash_gateway.providers._fern import map_fern_error
 from tarash.tarash_gateway.providers.base import AttemptContext, BaseProviderHandler, Prepared
 from tarash.tarash_gateway.providers.sarvam import audio
 from tarash.tarash_gateway.providers.sarvam.spec import SarvamPlan, plan_request, stream_pieces
@@ -61,6 +63,8 @@ if TYPE_CHECKING:
 __all__ = ["SarvamProviderHandler"]
 
 _CLIENT_TIMEOUT = 300.0
+_TIMED_CODECS = {"wav": "wav", "linear16": "pcm", "mulaw": "mulaw", "alaw": "alaw", "mp3": "mp3"}
+"""Sarvam codecs whose duration is read from the bytes, as :func:`audio_facts` containers."""
 
 
 class SarvamProviderHandler(BaseProviderHandler):
@@ -188,17 +192,11 @@ class SarvamProviderHandler(BaseProviderHandler):
             ) from exc
         rate = plan.sample_rate
         duration: float | None = None
-        if plan.codec == "wav":
-            wav = audio.parse_wav(data)
-            if wav is not None:
-                rate = wav.sample_rate or rate
-                duration = wav.duration
-        elif plan.codec == "linear16":
-            duration = len(data) / (2 * rate)
-        elif plan.codec in ("mulaw", "alaw"):
-            duration = len(data) / rate
-        elif plan.codec == "mp3":
-            duration = audio.mp3_duration(data)
+        container = _TIMED_CODECS.get(plan.codec)
+        if container is not None:
+            facts = audio_facts(data, container, rate)
+            rate = facts.sample_rate or rate
+            duration = facts.duration
         raw: dict[str, Any] = {
             "request_ids": request_ids,
             "pieces": len(parts),
@@ -333,27 +331,21 @@ def _error_parts(body: Any) -> tuple[str, str | None, dict[str, Any]]:
     return str(fallback or ""), None, body
 
 
+def _describe(body: Any) -> tuple[str, Any]:
+    """(readable message with the error code, raw dict) of a Sarvam error body."""
+    message, code, raw = _error_parts(body)
+    text = f"{code}: {message}" if code and message else (message or code or "")
+    return text or repr(body), raw
+
+
 def _map_error(exc: BaseException, provider: str, ctx: AttemptContext) -> TarashException | None:
     from sarvamai.core.api_error import ApiError
 
     model = ctx.model
-    if isinstance(exc, ApiError):
-        status = exc.status_code
-        message, code, raw = _error_parts(exc.body)
-        headers = exc.headers or {}
+
+    def status_error(status: int, body: Any, headers: Mapping[str, str]) -> TarashException:
+        message, code, raw = _error_parts(body)
         text = f"{code}: {message}" if code and message else (message or code or "")
-        if status is None:
-            return GenerationFailedError(
-                f"sarvam error: {text or exc.body!r}", provider, model, raw_response=raw
-            )
-        if 200 <= status < 300:
-            return GenerationFailedError(
-                f"sarvam answered HTTP {status} with a body that is not valid JSON",
-                provider,
-                model,
-                raw_response=raw,
-                retryable=True,
-            )
         retry_after = parse_retry_after(headers)
         if status in (401, 403):
             return AuthenticationError(
@@ -390,29 +382,7 @@ def _map_error(exc: BaseException, provider: str, ctx: AttemptContext) -> Tarash
         return error_from_status(
             status, text, provider=provider, model=model, raw_response=raw, headers=headers
         )
-    if _is_pydantic_error(exc):
-        return GenerationFailedError(
-            f"sarvam answered with an unexpected response shape: {exc}",
-            provider,
-            model,
-            retryable=True,
-        )
-    if isinstance(exc, json.JSONDecodeError):
-        return GenerationFailedError(
-            "sarvam answered with a body that is not valid JSON",
-            provider,
-            model,
-            retryable=True,
-        )
-    name = type(exc).__module__
-    if name.startswith(("httpx", "httpcore")) or isinstance(exc, OSError):
-        return error_from_transport(
-            exc, provider=provider, model=model, timeout_seconds=ctx.http_timeout()
-        )
-    return None
 
-
-def _is_pydantic_error(exc: BaseException) -> bool:
-    import pydantic
-
-    return isinstance(exc, pydantic.ValidationError)
+    return map_fern_error(
+        exc, provider, ctx, api_error=ApiError, describe=_describe, status_error=status_error
+    )
