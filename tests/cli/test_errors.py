@@ -105,7 +105,10 @@ def _job_states(db: Path) -> list[str]:
     if not db.exists():
         return []
     with closing(sqlite3.connect(db)) as conn:
-        return [row[0] for row in conn.execute("SELECT state FROM tarash_job_records")]
+        try:
+            return [row[0] for row in conn.execute("SELECT state FROM tarash_job_records")]
+        except sqlite3.OperationalError:  # the CLI has created the file, not yet the table
+            return []
 
 
 def test_ctrl_c_cancels_the_accepted_job_upstream(cli: Cli) -> None:

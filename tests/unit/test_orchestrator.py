@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import threading
 import time
 import wave
 from pathlib import Path
@@ -16,6 +17,7 @@ from tarash.tarash_gateway import (
     AudioGenerationConfig,
     ContentModerationError,
     GenerationFailedError,
+    HTTPError,
     ImageGenerationConfig,
     ImageGenerationRequest,
     JobRef,
@@ -536,3 +538,98 @@ async def test_rate_limit_exception_carries_retry_after() -> None:
     with pytest.raises(RateLimitError) as info:
         await generate_video_async(config, VideoGenerationRequest(prompt="x"))
     assert info.value.retry_after == 0.01 and info.value.retryable
+
+
+# ----------------------------------------------------------------------------- review fixes
+
+
+class FlakyStatusHandler(RecordingHandler):
+    """Accepts jobs whose status endpoint keeps failing with a retryable 503."""
+
+    async def status(self, ctx: AttemptContext, job: JobRef) -> JobStatus:
+        raise HTTPError("status unavailable", "recording", ctx.model, status_code=503)
+
+
+async def test_polling_failure_cancels_the_job_before_fallback() -> None:
+    handler = FlakyStatusHandler()
+    register_provider("recording", handler)
+    config = VideoGenerationConfig(
+        provider="recording",
+        model="m",
+        api_key="k-123456",
+        poll_interval=0.01,
+        retry=NO_RETRY,
+        fallback_configs=[video_config()],
+    )
+    response = await generate_video_async(config, VideoGenerationRequest(prompt="x"))
+    assert response.is_mock  # the fallback answered…
+    assert handler.cancelled == ["job-1"]  # …after the orphaned job was cancelled upstream
+    meta = response.execution_metadata
+    assert meta is not None
+    assert meta.attempts[0].error_type == "HTTPError"
+
+
+async def test_abandoned_job_is_not_overwritten_by_the_fallback(tmp_path: Path) -> None:
+    class NoCancel(RecordingHandler):
+        async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool:
+            return False
+
+    register_provider("recording", NoCancel())
+    store = SQLiteJobStore(tmp_path / "jobs.db")
+    set_job_store(store)
+    try:
+        config = VideoGenerationConfig(
+            provider="recording",
+            model="m",
+            api_key="k-123456",
+            timeout=0.3,
+            fallback_configs=[video_config()],
+        )
+        response = await generate_video_async(config, VideoGenerationRequest(prompt="x"))
+        pending = await store.pending()
+    finally:
+        set_job_store(MemoryJobStore())
+    assert response.is_mock
+    assert [(r.job.provider, r.job.provider_request_id, r.state) for r in pending] == [
+        ("recording", "job-1", "abandoned")
+    ]
+
+
+async def test_job_reference_cannot_steer_the_key_to_another_provider() -> None:
+    register_provider("recording", RecordingHandler())
+    job = JobRef(
+        provider="recording",
+        model="m",
+        operation="video",
+        provider_request_id="job-9",
+        request_id="tg_x",
+    )
+    other = VideoGenerationConfig(provider="mock", model="mock-video", api_key="k-999999")
+    with pytest.raises(ValidationError, match="belongs to provider"):
+        await get_job_status_async(job, other)
+
+
+async def test_progress_updates_are_redacted_and_sync_callbacks_run_off_loop() -> None:
+    VideoGenerationConfig(provider="mock", model="m", api_key="leaky-key-abcdef")
+    loop_thread = threading.get_ident()
+    threads: set[int] = set()
+    texts: list[str] = []
+
+    class Leaky(RecordingHandler):
+        async def status(self, ctx: AttemptContext, job: JobRef) -> JobStatus:
+            return JobStatus(
+                state="completed",
+                logs=["using leaky-key-abcdef"],
+                raw={"authorization": "Bearer leaky-key-abcdef", "progress": 250},
+            )
+
+    def on_progress(update: VideoGenerationUpdate) -> None:
+        threads.add(threading.get_ident())
+        texts.append(update.model_dump_json())
+
+    register_provider("recording", Leaky())
+    config = VideoGenerationConfig(provider="recording", model="m", api_key="k-123456")
+    await generate_video_async(config, VideoGenerationRequest(prompt="x"), on_progress)
+    assert texts
+    assert all("leaky-key-abcdef" not in text for text in texts)
+    assert loop_thread not in threads

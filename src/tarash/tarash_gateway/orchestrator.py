@@ -30,25 +30,30 @@ from __future__ import annotations
 
 import asyncio
 import builtins
+import contextlib
 import inspect
+import logging
 import os
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
 
+from tarash.tarash_gateway._secrets import redact_text, redact_value
 from tarash.tarash_gateway.exceptions import (
     GenerationFailedError,
     OperationNotSupportedError,
     TarashException,
+    ValidationError,
 )
 from tarash.tarash_gateway.exceptions import TimeoutError as GatewayTimeoutError
 from tarash.tarash_gateway.http import error_from_transport
 from tarash.tarash_gateway.jobs import JobRef, JobStatus, get_job_store, utcnow
-from tarash.tarash_gateway.logging import log_debug, log_info, log_warning
+from tarash.tarash_gateway.logging import get_logger, log_debug, log_info, log_warning
+from tarash.tarash_gateway.media import MediaTooLargeError
 from tarash.tarash_gateway.models import (
     OPERATIONS,
     AttemptMetadata,
@@ -86,6 +91,7 @@ __all__ = [
 
 T = TypeVar("T")
 _LOG = "orchestrator"
+_logger = get_logger(_LOG)
 MOCK_ENV = "TARASH_GATEWAY_MOCK"
 _MAX_POLL_FAILURES = 5
 _CANCEL_BUDGET = 15.0
@@ -156,6 +162,27 @@ def plan_chain(
 # ============================================================================ progress
 
 
+def _is_async_callable(func: Callable[..., Any]) -> bool:
+    return inspect.iscoroutinefunction(func) or inspect.iscoroutinefunction(
+        getattr(func, "__call__", None)  # noqa: B004 - callable objects with async __call__
+    )
+
+
+def _redacted_update_fields(fields: dict[str, Any]) -> dict[str, Any]:
+    """Provider payloads reach the caller's callback scrubbed of secrets, percent in range."""
+    out = dict(fields)
+    if out.get("update"):
+        out["update"] = redact_value(out["update"], max_str=1_000_000)
+    if out.get("logs"):
+        out["logs"] = [redact_text(str(line)) for line in out["logs"]]
+    if out.get("error"):
+        out["error"] = redact_text(str(out["error"]))
+    percent = out.get("progress_percent")
+    if percent is not None:
+        out["progress_percent"] = max(0, min(100, int(percent)))
+    return out
+
+
 class _Progress:
     """Turns job observations into the operation's update model and calls the user."""
 
@@ -170,15 +197,20 @@ class _Progress:
     async def send(self, **fields: Any) -> None:
         if self.callback is None:
             return
-        update = self.spec.update_type(
-            request_id=self.request_id,
-            elapsed_seconds=round(time.monotonic() - self.started, 3),
-            **fields,
-        )
         try:
-            outcome = self.callback(update)
-            if inspect.isawaitable(outcome):
-                await outcome
+            update = self.spec.update_type(
+                request_id=self.request_id,
+                elapsed_seconds=round(time.monotonic() - self.started, 3),
+                **_redacted_update_fields(fields),
+            )
+            if _is_async_callable(self.callback):
+                await self.callback(update)
+            else:
+                # Sync callbacks run in a worker thread: a slow one must not stall the loop
+                # (which, for the blocking API, every thread shares).
+                outcome = await asyncio.to_thread(self.callback, update)
+                if inspect.isawaitable(outcome):
+                    await outcome
         except asyncio.CancelledError:
             raise
         except Exception:
@@ -417,7 +449,7 @@ async def _one_attempt(
     progress: _Progress,
 ) -> BaseGenerationResponse:
     if plan.prepared is None:
-        response = await _custom_handler_attempt(plan, spec, request, ctx)
+        response = await _custom_handler_attempt(plan, spec, request, ctx, progress)
     else:
         response = await _step_attempt(plan.handler, ctx, plan.prepared, record, progress)
     _check_not_empty(response, ctx)
@@ -425,17 +457,36 @@ async def _one_attempt(
 
 
 async def _custom_handler_attempt(
-    plan: Plan, spec: OperationSpec, request: BaseGenerationRequest, ctx: AttemptContext
+    plan: Plan,
+    spec: OperationSpec,
+    request: BaseGenerationRequest,
+    ctx: AttemptContext,
+    progress: _Progress,
 ) -> BaseGenerationResponse:
-    """A user handler with only ``generate_*`` methods: one call under the attempt deadline."""
+    """A user handler with only ``generate_*`` methods: one call under the attempt deadline.
+
+    The caller's ``on_progress`` is forwarded, its updates stamped with our request id,
+    provider, model and attempt.
+    """
+
+    async def forward(update: Any) -> None:
+        fields = update.model_dump(exclude={"request_id", "elapsed_seconds"}, exclude_none=True)
+        fields.update(provider=ctx.provider, model=ctx.model, attempt=ctx.attempt_number)
+        await progress.send(**fields)
+
     method = getattr(plan.handler, f"{spec.method}_async", None)
     try:
         async with asyncio.timeout(ctx.remaining()):
             if callable(method):
-                response = await method(plan.config, request, None)
+                response = await method(plan.config, request, forward)
             else:
                 sync_method = getattr(plan.handler, spec.method)
-                response = await asyncio.to_thread(sync_method, plan.config, request, None)
+                loop = asyncio.get_running_loop()
+
+                def forward_sync(update: Any) -> None:
+                    asyncio.run_coroutine_threadsafe(forward(update), loop).result(30)
+
+                response = await asyncio.to_thread(sync_method, plan.config, request, forward_sync)
     except builtins.TimeoutError as exc:
         raise GatewayTimeoutError(
             f"{ctx.provider} did not answer within {plan.config.timeout:g}s",
@@ -443,16 +494,10 @@ async def _custom_handler_attempt(
             ctx.model,
             timeout_seconds=plan.config.timeout,
         ) from exc
-    except TarashException:
-        raise
-    except asyncio.CancelledError:
+    except (TarashException, asyncio.CancelledError):
         raise
     except Exception as exc:
-        raise GenerationFailedError(
-            f"custom handler {type(plan.handler).__name__} raised {type(exc).__name__}: {exc}",
-            ctx.provider,
-            ctx.model,
-        ) from exc
+        raise _map_exception(None, ctx, exc) from exc
     if not isinstance(response, spec.response_type):
         raise GenerationFailedError(
             f"handler returned {type(response).__name__}, expected {spec.response_type.__name__}",
@@ -484,29 +529,38 @@ def _check_not_empty(response: BaseGenerationResponse, ctx: AttemptContext) -> N
 # ============================================================================ 3-5. steps
 
 
+def _map_exception(
+    handler: BaseProviderHandler | None, ctx: AttemptContext, exc: BaseException
+) -> TarashException:
+    """The typed error for an exception a handler let through."""
+    mapped = handler.map_error(exc, ctx) if handler is not None else None
+    if mapped is not None:
+        return mapped
+    if isinstance(exc, MediaTooLargeError):
+        return ValidationError(str(exc), ctx.provider, ctx.model, field="media")
+    module = type(exc).__module__
+    if isinstance(exc, OSError | builtins.TimeoutError) or module.startswith(
+        ("httpx", "httpcore", "httpx2", "aiohttp")
+    ):
+        return error_from_transport(exc, provider=ctx.provider, model=ctx.model)
+    return GenerationFailedError(
+        f"{ctx.provider} raised {type(exc).__name__}: {exc}", ctx.provider, ctx.model
+    )
+
+
 async def _guard(handler: BaseProviderHandler, ctx: AttemptContext, call: Awaitable[T]) -> T:
-    """Await a handler step, translating SDK/transport exceptions into typed errors."""
+    """Await a handler step, translating SDK/transport exceptions into typed errors.
+
+    An SDK's own timeout (``TimeoutError`` from inside the step) becomes a retryable
+    gateway timeout for that one call; the attempt's deadline arrives here as a
+    cancellation instead, and is handled by the caller's ``asyncio.timeout``.
+    """
     try:
         return await call
     except (TarashException, asyncio.CancelledError):
         raise
-    except builtins.TimeoutError:
-        raise
     except Exception as exc:
-        mapped = handler.map_error(exc, ctx)
-        if mapped is None:
-            name = type(exc).__module__
-            if name.startswith(("httpx", "httpcore", "httpx2", "aiohttp")) or isinstance(
-                exc, OSError
-            ):
-                mapped = error_from_transport(exc, provider=ctx.provider, model=ctx.model)
-            else:
-                mapped = GenerationFailedError(
-                    f"{ctx.provider} raised {type(exc).__name__}: {exc}",
-                    ctx.provider,
-                    ctx.model,
-                )
-        raise mapped from exc
+        raise _map_exception(handler, ctx, exc) from exc
 
 
 async def _step_attempt(
@@ -536,36 +590,75 @@ async def _step_attempt(
     job = submission
     if record is not None:
         record.request_id = job.provider_request_id
-    await get_job_store().record(job)
-    log_debug(
-        "Job accepted",
-        {"request_id": ctx.request_id, "job": job.model_dump(mode="json")},
-        _LOG,
-    )
-    await progress.observe(ctx, job, JobStatus(state="queued"))
-    return await _wait(handler, ctx, job, progress)
+    if _logger.isEnabledFor(logging.DEBUG):  # the dump is not free on the hot path
+        log_debug(
+            "Job accepted",
+            {"request_id": ctx.request_id, "job": job.model_dump(mode="json")},
+            _LOG,
+        )
+    return await _wait(handler, ctx, job, progress, accepted=True)
 
 
 class _PollBudgetExceeded(Exception):
     pass
 
 
-async def _wait(
-    handler: BaseProviderHandler, ctx: AttemptContext, job: JobRef, progress: _Progress
-) -> BaseGenerationResponse:
-    """Observe ``job`` until it finishes; cancel it upstream on timeout or cancellation."""
+async def _store_write(job: JobRef, state: str, error: str | None = None) -> None:
+    """Record a job state; a failing store is logged and never replaces the real outcome."""
     store = get_job_store()
     try:
+        if state == "submitted":
+            await store.record(job)
+        else:
+            await store.update(job, state, error)
+    except Exception:
+        log_warning(
+            "Job store write failed",
+            {"job": job.provider_request_id, "state": state},
+            _LOG,
+            exc_info=True,
+        )
+
+
+async def _abandon(
+    handler: BaseProviderHandler, ctx: AttemptContext, job: JobRef, reason: str
+) -> bool:
+    """Our wait for ``job`` ended early: cancel it upstream, or record it as abandoned."""
+    cancelled = await _cancel_upstream(handler, ctx, job)
+    await _store_write(job, "cancelled" if cancelled else "abandoned", redact_text(reason))
+    return cancelled
+
+
+async def _wait(
+    handler: BaseProviderHandler,
+    ctx: AttemptContext,
+    job: JobRef,
+    progress: _Progress,
+    *,
+    accepted: bool = False,
+) -> BaseGenerationResponse:
+    """Observe ``job`` until it finishes, then fetch its result.
+
+    Whatever ends the wait early — the deadline, the poll budget, the caller's
+    cancellation, a polling error, an exception from a callback — the job is cancelled
+    upstream first (or, when the provider cannot confirm, kept in the job store as
+    ``abandoned`` and attached to the error), so a retry or fallback never leaves a
+    paid job running unnoticed.
+    """
+    if accepted:
+        await _store_write(job, "submitted")
+    try:
+        if accepted:
+            await progress.observe(ctx, job, JobStatus(state="queued"))
         async with asyncio.timeout(ctx.remaining()):
             final = await _observe(handler, ctx, job, progress)
     except (builtins.TimeoutError, _PollBudgetExceeded) as exc:
-        cancelled = await _cancel_upstream(handler, ctx, job)
-        await store.update(job, "cancelled" if cancelled else "abandoned")
         reason = (
             f"{ctx.config.max_poll_attempts} status polls"
             if isinstance(exc, _PollBudgetExceeded)
             else f"{ctx.config.timeout:g}s"
         )
+        cancelled = await asyncio.shield(_abandon(handler, ctx, job, f"timeout ({reason})"))
         error = GatewayTimeoutError(
             f"{ctx.operation} job on {ctx.provider} did not finish within {reason}"
             + ("; cancelled upstream" if cancelled else "; upstream cancel not confirmed"),
@@ -578,46 +671,75 @@ async def _wait(
         if not cancelled:
             error.job = job
         raise error from None
-    except asyncio.CancelledError:
-        cancelled = await asyncio.shield(_cancel_upstream(handler, ctx, job))
-        await asyncio.shield(store.update(job, "cancelled" if cancelled else "abandoned"))
-        raise
-    except TarashException as exc:
-        exc.job = exc.job or job
-        exc.request_id = exc.request_id or job.provider_request_id
+    except BaseException as exc:
+        reason = "cancelled by the caller" if isinstance(exc, asyncio.CancelledError) else str(exc)
+        await asyncio.shield(_abandon(handler, ctx, job, reason))
+        if isinstance(exc, TarashException):
+            exc.job = exc.job or job
+            exc.request_id = exc.request_id or job.provider_request_id
         raise
 
     if final.state == "completed":
-        try:
-            async with asyncio.timeout(max(ctx.remaining(), 30.0)):
-                response = await _guard(handler, ctx, handler.result(ctx, job))
-        except builtins.TimeoutError as exc:
-            error = GatewayTimeoutError(
-                f"fetching the result of {job.provider_request_id} timed out",
-                ctx.provider,
-                ctx.model,
-                job.provider_request_id,
-            )
-            error.job = job
-            raise error from exc
-        except TarashException as exc:
-            exc.job = exc.job or job
-            raise
-        await store.update(job, "completed")
-        return response
-    await store.update(job, final.state, final.message)
+        return await _fetch_result(handler, ctx, job)
+    await _store_write(job, final.state, final.message)
     if final.error is not None and isinstance(final.error, TarashException):
         err = final.error
     else:
+        # An unclassified failure at the provider: another config may well succeed.
         err = GenerationFailedError(
             final.message or f"{ctx.operation} job {final.state} at {ctx.provider}",
             ctx.provider,
             ctx.model,
             job.provider_request_id,
             final.raw,
+            retryable=final.state == "failed",
         )
     err.request_id = err.request_id or job.provider_request_id
     raise err
+
+
+_RESULT_TRIES = 3
+
+
+async def _fetch_result(
+    handler: BaseProviderHandler, ctx: AttemptContext, job: JobRef
+) -> BaseGenerationResponse:
+    """Fetch a completed job's result, retrying the (idempotent) fetch itself on transient
+    errors: resubmitting would pay for the job twice."""
+    for attempt in range(1, _RESULT_TRIES + 1):
+        try:
+            async with asyncio.timeout(max(ctx.remaining(), 30.0)):
+                response = await _guard(handler, ctx, handler.result(ctx, job))
+        except builtins.TimeoutError:
+            error: TarashException = GatewayTimeoutError(
+                f"fetching the result of {job.provider_request_id} timed out",
+                ctx.provider,
+                ctx.model,
+                job.provider_request_id,
+            )
+        except TarashException as exc:
+            error = exc
+        else:
+            await _store_write(job, "completed")
+            return response
+        if not error.retryable or attempt == _RESULT_TRIES:
+            await _store_write(job, "result_pending", redact_text(str(error)))
+            error.job = error.job or job
+            error.request_id = error.request_id or job.provider_request_id
+            raise error
+        await asyncio.sleep(min(0.5 * attempt, max(0.0, ctx.remaining())))
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def _as_generator(stream: AsyncIterator[JobStatus]) -> AsyncGenerator[JobStatus, None]:
+    """Wrap any async iterator so ``aclosing`` can close the provider's stream early."""
+    try:
+        async for item in stream:
+            yield item
+    finally:
+        closer = getattr(stream, "aclose", None)
+        if closer is not None:
+            await closer()
 
 
 def _next_delay(ctx: AttemptContext, status: JobStatus | None, previous: float) -> float:
@@ -636,14 +758,18 @@ async def _observe(
     stream: AsyncIterator[JobStatus] | None = handler.watch(ctx, job)
     if stream is not None:
         try:
-            async for status in stream:
-                await progress.observe(ctx, job, status)
-                if status.is_terminal:
-                    return status
-        except TarashException as exc:
-            if not exc.retryable:
-                raise
-            log_debug("Status stream broke; polling instead", {"error": str(exc)}, _LOG)
+            async with contextlib.aclosing(_as_generator(stream)) as statuses:
+                async for status in statuses:
+                    await progress.observe(ctx, job, status)
+                    if status.is_terminal:
+                        return status
+        except (asyncio.CancelledError, builtins.TimeoutError):
+            raise
+        except Exception as exc:
+            mapped = exc if isinstance(exc, TarashException) else _map_exception(handler, ctx, exc)
+            if not mapped.retryable:
+                raise mapped from exc
+            log_debug("Status stream broke; polling instead", {"error": str(mapped)}, _LOG)
     delay = min(ctx.config.poll_interval, 0.5)
     polls = 0
     failures = 0
@@ -705,6 +831,8 @@ def _context_for_job(
         raise OperationNotSupportedError(
             f"provider {job.provider!r} has no resumable jobs", job.provider, job.model
         )
+    # A reference comes back from storage: it must not steer the key elsewhere.
+    handler.validate_job(job, config)
     ctx = AttemptContext(
         request_id=job.request_id,
         operation=job.operation,

@@ -1,0 +1,519 @@
+"""One fal session per (API key, base URL, settings, event loop): SDK client, bounded pools, URLs.
+
+How the official SDK is used, and why not its high-level calls
+-------------------------------------------------------------
+``fal_client.AsyncClient`` has no base-URL argument: ``submit`` /
+``status`` / ``result`` / ``cancel`` / ``upload`` build their URLs from the
+module globals ``QUEUE_URL_FORMAT``, ``REST_URL`` and ``CDN_URL``. Patching
+those per call is unsafe as soon as two configs (a proxy and fal itself, or
+an emulator) run concurrently. The SDK calls also retry on their own (up to
+10 attempts, switched by the process-wide ``MAX_ATTEMPTS``) while our
+orchestrator alone must decide retries, and ``AsyncClient``'s httpx pool
+keeps 20 keep-alive connections out of 100, which under concurrency makes
+httpcore close and reopen connections on nearly every request.
+
+So a session keeps the SDK's ``AsyncClient`` (key and default timeout, as
+the cache contract asks) and speaks the queue protocol itself, with the
+SDK's own pieces: its credential scheme (``fal_client.auth.AuthCredentials``),
+its ``User-Agent``, its backup-domain transport when talking to fal's hosts,
+its ``FalClientHTTPError`` for every HTTP error and its ``AppId`` parsing
+for the ``owner/alias`` status URLs. Every URL is absolute and built from
+:class:`FalEndpoints` — ``config.base_url`` (one host serving queue, storage
+and CDN paths, as proxies and the emulator do) or the SDK's defaults, each
+overridable through ``provider_config`` (``queue_url``, ``rest_url``,
+``cdn_url``). Nothing global is ever modified.
+
+Concurrency
+-----------
+httpcore rescans every connection of a pool (with a readability syscall per
+idle one) and every queued request on each request start and end, so one
+big pool costs more CPU per request the more connections it holds (≈4 ms
+per request with 64 connections against ≈1 ms with 4, measured here) and
+collapses with ~1000 queued requests. So:
+
+* short requests (submit, status, result, cancel, storage) wait on a gate
+  of ``max_concurrency`` (default 64; requests about running jobs go before
+  new submissions, :class:`PriorityGate`) and then run on one of several
+  small pools of :data:`REQUEST_SHARD_SIZE` connections, so no pool ever
+  queues and every scan is short;
+* status streams (SSE, one long request per job) use their own small pools
+  of :data:`STREAM_SHARD_SIZE` connections; at most ``max_streams`` run at
+  once and further jobs are polled instead.
+
+All pools of a session share one TLS context; the most recently used pool is
+picked first, so keep-alive connections are reused.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import ssl
+import threading
+import time
+from collections import deque
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+
+__all__ = [
+    "DEFAULT_MAX_CONCURRENCY",
+    "DEFAULT_MAX_STREAMS",
+    "REQUEST_SHARD_SIZE",
+    "STREAM_SHARD_SIZE",
+    "FalEndpoints",
+    "FalProtocolError",
+    "FalSession",
+    "FalSettings",
+    "PoolShard",
+    "PriorityGate",
+    "ShardedPool",
+    "fal_http_error",
+]
+
+DEFAULT_MAX_CONCURRENCY = 64
+DEFAULT_MAX_STREAMS = 1024
+REQUEST_SHARD_SIZE = 4
+STREAM_SHARD_SIZE = 8
+DEFAULT_STREAM_IDLE_TIMEOUT = 60.0
+_FAL_HOSTS = ("fal.run", "queue.fal.run", "rest.fal.ai", "v3.fal.media", "fal.media")
+_TOKEN_MARGIN = 60.0
+
+
+class FalProtocolError(Exception):
+    """fal (or something in between) answered with a body we cannot use."""
+
+    def __init__(self, message: str, raw: Any = None, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.raw = raw
+        self.status_code = status_code
+
+
+# --------------------------------------------------------------------------- settings + URLs
+
+
+@dataclass(frozen=True)
+class FalSettings:
+    """``provider_config`` options of the fal provider (validated in ``prepare``)."""
+
+    queue_url: str | None = None
+    rest_url: str | None = None
+    cdn_url: str | None = None
+    max_concurrency: int = DEFAULT_MAX_CONCURRENCY
+    max_streams: int = DEFAULT_MAX_STREAMS
+    stream_idle_timeout: float = DEFAULT_STREAM_IDLE_TIMEOUT
+    priority: str | None = None
+    start_timeout: float | None = None
+
+    @classmethod
+    def from_provider_config(cls, config: Mapping[str, Any]) -> FalSettings:
+        """Parse ``provider_config``; raises ``ValueError`` naming the bad key."""
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(config) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown fal provider_config key(s): {', '.join(unknown)}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        values: dict[str, Any] = {}
+        for name in ("queue_url", "rest_url", "cdn_url"):
+            url = config.get(name)
+            if url is not None:
+                if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+                    raise ValueError(f"provider_config[{name!r}] must be an http(s) URL")
+                values[name] = url.rstrip("/")
+        for name, low, high in (("max_concurrency", 1, 1000), ("max_streams", 0, 100_000)):
+            if name in config:
+                value = config[name]
+                if (
+                    isinstance(value, bool)
+                    or not isinstance(value, int)
+                    or not low <= value <= high
+                ):
+                    raise ValueError(f"provider_config[{name!r}] must be an int in {low}..{high}")
+                values[name] = value
+        for name in ("stream_idle_timeout", "start_timeout"):
+            if config.get(name) is not None:
+                value = config[name]
+                if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+                    raise ValueError(f"provider_config[{name!r}] must be a positive number")
+                values[name] = float(value)
+        if config.get("priority") is not None:
+            if config["priority"] not in ("normal", "low"):
+                raise ValueError("provider_config['priority'] must be 'normal' or 'low'")
+            values["priority"] = config["priority"]
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class FalEndpoints:
+    """Absolute base URLs (no trailing slash) of the queue, storage REST API and CDN."""
+
+    queue: str
+    rest: str
+    cdn: str
+
+    @classmethod
+    def resolve(cls, base_url: str | None, settings: FalSettings) -> FalEndpoints:
+        """``base_url`` for everything, else the SDK's defaults; ``provider_config`` wins."""
+        if base_url:
+            queue = rest = cdn = base_url.rstrip("/")
+        else:
+            from fal_client import client as fal_sdk
+
+            queue = str(fal_sdk.QUEUE_URL_FORMAT).rstrip("/")
+            rest = str(fal_sdk.REST_URL).rstrip("/")
+            cdn = str(fal_sdk.CDN_URL).rstrip("/")
+        return cls(
+            queue=settings.queue_url or queue,
+            rest=settings.rest_url or rest,
+            cdn=settings.cdn_url or cdn,
+        )
+
+    def submit_url(self, app_id: str) -> str:
+        """``POST`` target of a queue submission (the full endpoint id, sub-path included)."""
+        return f"{self.queue}/{app_id.strip('/')}"
+
+    def request_url(self, app_id: str, request_id: str) -> str:
+        """Base URL of a request: ``{queue}/[namespace/]{owner}/{alias}/requests/{id}``.
+
+        Status, result and cancel use only owner/alias (fal's sub-path rule).
+        """
+        from fal_client.client import AppId
+
+        app = AppId.from_endpoint_id(app_id)
+        prefix = f"{app.namespace}/" if app.namespace else ""
+        return f"{self.queue}/{prefix}{app.owner}/{app.alias}/requests/{request_id}"
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def fal_http_error(response: httpx.Response) -> Exception:
+    """The SDK's ``FalClientHTTPError`` for an error response (as its own client raises it)."""
+    from fal_client import FalClientHTTPError
+
+    message: Any = response.text
+    error_type = None
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if isinstance(body, dict):
+        message = body.get("detail", response.text)
+        error_type = body.get("error_type")
+    if error_type is None:
+        error_type = response.headers.get("x-fal-error-type")
+    return FalClientHTTPError(
+        message,
+        response.status_code,
+        dict(response.headers),
+        response=response,
+        error_type=error_type,
+    )
+
+
+def parse_json(response: httpx.Response) -> dict[str, Any]:
+    """The JSON object of a response, or :class:`FalProtocolError`."""
+    try:
+        data = json.loads(response.content)
+    except ValueError as exc:
+        raise FalProtocolError(
+            f"fal returned malformed JSON (HTTP {response.status_code}, "
+            f"{len(response.content)} bytes): {response.text[:200]!r}",
+            response.text[:2000],
+            response.status_code,
+        ) from exc
+    if not isinstance(data, dict):
+        raise FalProtocolError(
+            f"fal returned JSON that is not an object (HTTP {response.status_code})",
+            data,
+            response.status_code,
+        )
+    return data
+
+
+# --------------------------------------------------------------------------- TLS context
+
+_ssl_lock = threading.Lock()
+_ssl_context: ssl.SSLContext | None = None
+
+
+def _shared_ssl_context() -> ssl.SSLContext:
+    """One verified TLS context for every fal pool (building one costs ~40 ms of CPU)."""
+    global _ssl_context
+    with _ssl_lock:
+        if _ssl_context is None:
+            _ssl_context = httpx.create_ssl_context(trust_env=True)
+        return _ssl_context
+
+
+# --------------------------------------------------------------------------- admission
+
+
+class PriorityGate:
+    """At most ``capacity`` holders; waiting work on started jobs goes before new submissions.
+
+    When the pool is saturated (hundreds of jobs at once), a finished job's
+    result fetch or a status poll should not queue behind submissions that
+    have not started yet: that is what keeps completion-to-return delay low.
+    FIFO within each priority.
+    """
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity = capacity
+        self._free = capacity
+        self._high: deque[asyncio.Future[None]] = deque()
+        self._low: deque[asyncio.Future[None]] = deque()
+
+    @property
+    def in_use(self) -> int:
+        """Slots currently held."""
+        return self.capacity - self._free
+
+    async def acquire(self, *, high: bool) -> None:
+        """Wait for a slot (``high``: ahead of every waiting low-priority caller)."""
+        if self._free > 0 and not self._high and (high or not self._low):
+            self._free -= 1
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queue = self._high if high else self._low
+        queue.append(future)
+        try:
+            await future
+        except asyncio.CancelledError:
+            if future.done() and not future.cancelled():
+                self.release()  # the slot was handed over just as we were cancelled
+            else:
+                queue.remove(future)
+            raise
+
+    def release(self) -> None:
+        """Hand the slot to the next waiter (high priority first), or free it."""
+        for queue in (self._high, self._low):
+            while queue:
+                future = queue.popleft()
+                if not future.done():
+                    future.set_result(None)
+                    return
+        self._free += 1
+
+
+# --------------------------------------------------------------------------- session
+
+
+@dataclass
+class PoolShard:
+    """One small httpx connection pool and how many of its slots are in use."""
+
+    client: httpx.AsyncClient
+    active: int = 0
+
+
+class ShardedPool:
+    """Slots over several small httpx pools (see the module docs for why)."""
+
+    def __init__(self, make_client: Any, shard_size: int, capacity: int) -> None:
+        self._make_client = make_client
+        self.shard_size = shard_size
+        self.capacity = capacity
+        self.active = 0
+        self.shards: list[PoolShard] = []
+        self._open: list[PoolShard] = []  # shards with a free slot, most recently used last
+
+    def try_acquire(self) -> PoolShard | None:
+        """A slot, or ``None`` when ``capacity`` slots are in use."""
+        if self.active >= self.capacity:
+            return None
+        if not self._open:
+            shard = PoolShard(self._make_client(self.shard_size))
+            self.shards.append(shard)
+            self._open.append(shard)
+        shard = self._open[-1]
+        shard.active += 1
+        self.active += 1
+        if shard.active >= self.shard_size:
+            self._open.pop()
+        return shard
+
+    def release(self, shard: PoolShard) -> None:
+        """Give a slot back."""
+        if shard.active >= self.shard_size:
+            self._open.append(shard)
+        shard.active -= 1
+        self.active -= 1
+
+    async def aclose(self) -> None:
+        """Close every pool."""
+        shards, self.shards, self._open = self.shards, [], []
+        for shard in shards:
+            await shard.client.aclose()
+
+
+@dataclass
+class _CdnToken:
+    header: str
+    expires_at: float
+
+
+@dataclass
+class FalSession:
+    """Cached per (key, base URL, provider_config, loop); see the module docs."""
+
+    api_key: str
+    endpoints: FalEndpoints
+    settings: FalSettings
+    default_timeout: float = 120.0
+    sdk: Any = field(init=False, repr=False)
+    stream_supported: bool = field(default=True, init=False)
+    _gate: PriorityGate = field(init=False, repr=False)
+    requests: ShardedPool = field(init=False, repr=False)
+    streams: ShardedPool = field(init=False, repr=False)
+    _token: _CdnToken | None = field(default=None, init=False, repr=False)
+    _token_lock: asyncio.Lock = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        import fal_client
+        from fal_client.auth import AuthCredentials
+
+        self.sdk = fal_client.AsyncClient(key=self.api_key, default_timeout=self.default_timeout)
+        self._auth_header = str(AuthCredentials("Key", self.api_key).header_value)
+        self._user_agent = str(getattr(fal_client.client, "USER_AGENT", "fal-client (python)"))
+        self._gate = PriorityGate(self.settings.max_concurrency)
+        self._token_lock = asyncio.Lock()
+        self.requests = ShardedPool(
+            self._new_client, REQUEST_SHARD_SIZE, self.settings.max_concurrency
+        )
+        self.streams = ShardedPool(self._new_client, STREAM_SHARD_SIZE, self.settings.max_streams)
+
+    # -- clients ---------------------------------------------------------------------
+    def _targets_fal(self) -> bool:
+        hosts = {httpx.URL(u).host for u in (self.endpoints.queue, self.endpoints.rest)}
+        return any(h in _FAL_HOSTS for h in hosts)
+
+    def _new_client(self, size: int) -> httpx.AsyncClient:
+        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
+        inner = httpx.AsyncHTTPTransport(limits=limits, verify=_shared_ssl_context())
+        transport: httpx.AsyncBaseTransport = inner
+        if self._targets_fal():
+            from fal_client.client import AsyncBackupDomainTransport
+
+            transport = AsyncBackupDomainTransport(transport=inner)
+        return httpx.AsyncClient(
+            transport=transport,
+            headers={"Authorization": self._auth_header, "User-Agent": self._user_agent},
+            timeout=httpx.Timeout(self.default_timeout, connect=15.0),
+        )
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: float,
+        json_body: Any = None,
+        content: bytes | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, str] | None = None,
+        high_priority: bool = True,
+    ) -> httpx.Response:
+        """One request with at most ``max_concurrency`` in flight; raises for HTTP errors.
+
+        ``high_priority=False`` (submissions, uploads) lets requests about jobs that
+        already run (status, result, cancel) go first when the session is saturated.
+        """
+        request_timeout = httpx.Timeout(timeout, connect=min(timeout, 15.0))
+        await self._gate.acquire(high=high_priority)
+        shard = self.requests.try_acquire()
+        assert shard is not None  # the gate admits at most `capacity` requests
+        try:
+            response = await shard.client.request(
+                method,
+                url,
+                json=json_body,
+                content=content,
+                headers=dict(headers) if headers else None,
+                params=dict(params) if params else None,
+                timeout=request_timeout,
+            )
+        finally:
+            self.requests.release(shard)
+            self._gate.release()
+        if response.status_code >= 400:
+            raise fal_http_error(response)
+        return response
+
+    # -- streams ---------------------------------------------------------------------
+    def acquire_stream(self) -> PoolShard | None:
+        """A pool slot for one status stream, or ``None`` when streams are off or full."""
+        if not self.stream_supported:
+            return None
+        return self.streams.try_acquire()
+
+    def release_stream(self, shard: PoolShard) -> None:
+        """Give a stream slot back."""
+        self.streams.release(shard)
+
+    # -- storage ---------------------------------------------------------------------
+    async def _cdn_auth(self, timeout: float, *, refresh: bool = False) -> str:
+        async with self._token_lock:
+            token = self._token
+            if token is not None and not refresh and token.expires_at > time.time():
+                return token.header
+            response = await self.request(
+                "POST",
+                f"{self.endpoints.rest}/storage/auth/token",
+                params={"storage_type": "fal-cdn-v3"},
+                json_body={},
+                timeout=timeout,
+                high_priority=False,
+            )
+            data = parse_json(response)
+            try:
+                header = f"{data['token_type']} {data['token']}"
+                expires = datetime.fromisoformat(str(data["expires_at"])).timestamp()
+            except (KeyError, ValueError) as exc:
+                raise FalProtocolError(
+                    "fal storage token response lacks token/token_type/expires_at", data
+                ) from exc
+            self._token = _CdnToken(header, expires - _TOKEN_MARGIN)
+            return header
+
+    async def upload(self, data: bytes, content_type: str, file_name: str, timeout: float) -> str:
+        """Upload bytes to fal's CDN (token + ``POST /files/upload``); returns the access URL."""
+        from fal_client import FalClientHTTPError
+
+        for attempt in (1, 2):
+            auth = await self._cdn_auth(timeout, refresh=attempt == 2)
+            try:
+                response = await self.request(
+                    "POST",
+                    f"{self.endpoints.cdn}/files/upload",
+                    content=data,
+                    headers={
+                        "Authorization": auth,
+                        "Content-Type": content_type,
+                        "X-Fal-File-Name": file_name,
+                    },
+                    timeout=timeout,
+                    high_priority=False,
+                )
+            except FalClientHTTPError as exc:
+                if exc.status_code == 401 and attempt == 1:
+                    continue  # the storage token expired early: fetch a new one once
+                raise
+            body = parse_json(response)
+            url = body.get("access_url")
+            if not isinstance(url, str) or not url:
+                raise FalProtocolError("fal CDN upload response has no access_url", body)
+            return url
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- lifecycle -------------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close every pool (the client cache calls this on ``aclose_clients``)."""
+        await self.requests.aclose()
+        await self.streams.aclose()
