@@ -633,3 +633,59 @@ async def test_progress_updates_are_redacted_and_sync_callbacks_run_off_loop() -
     assert texts
     assert all("leaky-key-abcdef" not in text for text in texts)
     assert loop_thread not in threads
+
+
+async def test_total_timeout_bounds_retries_backoff_and_fallbacks() -> None:
+    slow = MockConfig(enabled=True, polling=MockPollingConfig(delay_between_updates=5))
+    policy = RetryPolicy(max_retries=3, retry_on_timeout=True, total_timeout=0.6)
+    config = video_config(
+        mock=slow,
+        timeout=10,
+        retry=policy,
+        fallback_configs=[video_config(mock=slow, timeout=10)],
+    )
+    started = time.monotonic()
+    with pytest.raises(GatewayTimeout) as info:
+        await generate_video_async(config, VideoGenerationRequest(prompt="x"))
+    assert time.monotonic() - started < 2.0
+    meta = info.value.execution_metadata
+    assert meta is not None
+    assert all(a.cancelled_upstream for a in meta.attempts)
+
+
+def test_unsupported_fields_respects_also_consumes() -> None:
+    from tarash.tarash_gateway.providers.field_mappers import (
+        aspect_ratio_to_size_field_mapper,
+        unsupported_fields,
+    )
+
+    mappers = {
+        "prompt": passthrough_field_mapper("prompt"),
+        "size": aspect_ratio_to_size_field_mapper({"1:1": "1024x1024"}),
+    }
+    request = ImageGenerationRequest(prompt="x", size="1024x1024")
+    assert unsupported_fields(mappers, request) == []
+
+
+def test_client_cache_drops_tables_of_closed_loops() -> None:
+    from tarash.tarash_gateway.http import ClientCache
+
+    cache = ClientCache()
+
+    async def use() -> object:
+        return cache.get("k", object)
+
+    for _ in range(5):
+        asyncio.run(use())
+    asyncio.run(use())
+    assert len(cache._by_loop) == 1  # only the latest (now closed) loop's table remains
+
+
+def test_close_clients_for_the_blocking_api() -> None:
+    from tarash.tarash_gateway.http import close_clients
+
+    generate_image(
+        ImageGenerationConfig(provider="mock", model="mock-image"),
+        ImageGenerationRequest(prompt="x", size="16x16"),
+    )
+    close_clients()

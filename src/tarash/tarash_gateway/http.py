@@ -18,7 +18,6 @@ import hashlib
 import inspect
 import threading
 import time
-import weakref
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
@@ -39,6 +38,7 @@ __all__ = [
     "ClientCache",
     "aclose_clients",
     "client_cache",
+    "close_clients",
     "download_bytes",
     "error_from_status",
     "error_from_transport",
@@ -68,15 +68,19 @@ class ClientCache:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._by_loop: weakref.WeakKeyDictionary[
+        # A plain dict: cached clients reference their loop, so weak keys would never die.
+        # Tables of closed loops are dropped on the next lookup.
+        self._by_loop: dict[
             asyncio.AbstractEventLoop, dict[Hashable, tuple[Any, Callable[[Any], Any] | None]]
-        ] = weakref.WeakKeyDictionary()
+        ] = {}
         self._global: dict[Hashable, tuple[Any, Callable[[Any], Any] | None]] = {}
 
     def _table(self, loop_bound: bool) -> dict[Hashable, tuple[Any, Callable[[Any], Any] | None]]:
         if not loop_bound:
             return self._global
         loop = asyncio.get_running_loop()
+        for stale in [other for other in self._by_loop if other.is_closed()]:
+            del self._by_loop[stale]
         table = self._by_loop.get(loop)
         if table is None:
             table = {}
@@ -148,6 +152,13 @@ def shared_async_client() -> httpx.AsyncClient:
 async def aclose_clients() -> None:
     """Close the cached clients of the running loop (call at application shutdown)."""
     await client_cache.aclose()
+
+
+def close_clients() -> None:
+    """Close the clients the blocking API cached on its background loop."""
+    from tarash.tarash_gateway._sync import run_sync
+
+    run_sync(aclose_clients())
 
 
 def parse_retry_after(headers: Mapping[str, str] | httpx.Headers | None) -> float | None:

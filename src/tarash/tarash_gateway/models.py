@@ -268,6 +268,12 @@ class RetryPolicy(BaseModel):
         default=False,
         description="Retry the same config after a timeout (default: go to the next fallback).",
     )
+    total_timeout: float | None = Field(
+        default=None,
+        gt=0,
+        description="Budget in seconds for the whole call — every retry, backoff and "
+        "fallback (read from the first config of the chain). None: only per-attempt timeouts.",
+    )
 
 
 UnsupportedParamPolicy = Literal["error", "warn", "ignore"]
@@ -418,14 +424,27 @@ class BaseGenerationRequest(BaseModel):
     def set_fields(self) -> dict[str, Any]:
         """Fields whose value differs from the default (what the caller actually asked for)."""
         out: dict[str, Any] = {}
-        for name, field in type(self).model_fields.items():
-            if name in ("extra_params", "provider_options"):
-                continue
+        for name, default in _field_defaults(type(self)).items():
             value = getattr(self, name)
-            default = field.get_default(call_default_factory=True)
             if value is not None and value != default:
                 out[name] = value
         return out
+
+
+_DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
+
+
+def _field_defaults(cls: type[BaseModel]) -> dict[str, Any]:
+    """Each request class's field defaults, computed once (``set_fields`` is on the hot path)."""
+    cached = _DEFAULTS.get(cls)
+    if cached is None:
+        cached = {
+            name: field.get_default(call_default_factory=True)
+            for name, field in cls.model_fields.items()
+            if name not in ("extra_params", "provider_options")
+        }
+        _DEFAULTS[cls] = cached
+    return cached
 
 
 class VideoGenerationRequest(BaseGenerationRequest):

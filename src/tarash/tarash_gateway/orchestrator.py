@@ -33,6 +33,7 @@ import builtins
 import contextlib
 import inspect
 import logging
+import math
 import os
 import random
 import time
@@ -40,7 +41,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt
+from tenacity import AsyncRetrying, retry_if_exception
 
 from tarash.tarash_gateway._secrets import redact_text, redact_value
 from tarash.tarash_gateway.exceptions import (
@@ -280,11 +281,15 @@ async def execute(
         exc.execution_metadata = metadata
         raise
 
+    total = config.retry.total_timeout
+    deadline = time.monotonic() + total if total else math.inf
     last_error: TarashException | None = None
     for plan in plans:
+        if time.monotonic() >= deadline:
+            break
         try:
             response = await _attempts_for_config(
-                plan, spec, request, request_id, metadata, progress
+                plan, spec, request, request_id, metadata, progress, deadline
             )
         except TarashException as exc:
             last_error = exc
@@ -320,7 +325,10 @@ async def execute(
         )
         return final
 
-    assert last_error is not None
+    if last_error is None:  # the total budget was spent before any attempt could start
+        last_error = GatewayTimeoutError(
+            f"total_timeout of {total}s spent before any attempt", config.provider, config.model
+        )
     metadata.ended_at = utcnow()
     last_error.execution_metadata = metadata
     log_warning(
@@ -362,12 +370,26 @@ async def _attempts_for_config(
     request_id: str,
     metadata: ExecutionMetadata,
     progress: _Progress,
+    deadline: float = math.inf,
 ) -> BaseGenerationResponse:
     policy = plan.config.retry
+
+    def left() -> float:
+        return deadline - time.monotonic()
+
     retrying = AsyncRetrying(
-        stop=stop_after_attempt(policy.max_retries + 1),
-        wait=lambda state: backoff_delay(
-            policy, state.attempt_number, state.outcome.exception() if state.outcome else None
+        # Bounded in count, and by the call's total budget when there is one.
+        stop=lambda state: state.attempt_number >= policy.max_retries + 1 or left() <= 0,
+        wait=lambda state: max(
+            0.0,
+            min(
+                left(),
+                backoff_delay(
+                    policy,
+                    state.attempt_number,
+                    state.outcome.exception() if state.outcome else None,
+                ),
+            ),
         ),
         retry=retry_if_exception(lambda exc: should_retry(policy, exc)),
         reraise=True,
@@ -393,7 +415,7 @@ async def _attempts_for_config(
                 operation=spec.name,
                 config=plan.config,
                 provider=plan.config.provider,
-                deadline=time.monotonic() + plan.config.timeout,
+                deadline=min(time.monotonic() + plan.config.timeout, deadline),
                 attempt_number=record.attempt_number,
                 config_index=plan.index,
                 is_fallback=plan.index > 0,

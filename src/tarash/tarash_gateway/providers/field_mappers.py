@@ -120,6 +120,8 @@ class FieldMapper:
     required: bool = False
     spec: FieldSpec | None = None
     image_types: frozenset[str] | None = field(default=None)
+    also_consumes: frozenset[str] = field(default=frozenset())
+    """Other request fields this mapper reads (so they are not reported unsupported)."""
 
 
 # --------------------------------------------------------------------------- applying
@@ -191,6 +193,8 @@ def unsupported_fields(
     model without a last-frame parameter is reported as ``image_list[last_frame]``.
     """
     consumed = {m.source_field for m in field_mappers.values()}
+    for mapper in field_mappers.values():
+        consumed |= mapper.also_consumes
     out = [name for name in request.set_fields() if name not in consumed]
     if "image_list" in consumed:
         image_mappers = [m for m in field_mappers.values() if m.source_field == "image_list"]
@@ -459,7 +463,13 @@ def aspect_ratio_to_size_field_mapper(
             )
         return sizes[value]
 
-    return FieldMapper(source_field, convert, False, FieldSpec("ratio", tuple(sizes)))
+    return FieldMapper(
+        source_field,
+        convert,
+        False,
+        FieldSpec("ratio", tuple(sizes)),
+        also_consumes=frozenset({"size"}),
+    )
 
 
 def size_field_mapper(
