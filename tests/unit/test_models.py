@@ -251,3 +251,12 @@ def test_response_with_bytes_serialises_to_json_and_back() -> None:
     again = VideoGenerationResponse.model_validate_json(text)
     assert again.video == {"content": b"\0\1binary", "content_type": "video/mp4"}
     assert again.raw_response["video_bytes"] == "<2 bytes>"
+
+
+def test_spec_example_without_model_gets_the_provider_default() -> None:
+    # The specification's generate_image example names no model.
+    config = ImageGenerationConfig(provider="openai", api_key="OPENAI_KEY-example")
+    assert config.model == "gpt-image-1"
+    assert AudioGenerationConfig(provider="elevenlabs").model == "eleven_multilingual_v2"
+    with pytest.raises(pydantic.ValidationError, match="model"):
+        VideoGenerationConfig(provider="my-own-provider")

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from typing import Annotated, Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
 
 from pydantic import (
     AfterValidator,
@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from tarash.tarash_gateway._secrets import redact_value, register_secret, register_secrets_in
+from tarash.tarash_gateway.defaults import default_model
 from tarash.tarash_gateway.jobs import JobRef, Operation, utcnow
 from tarash.tarash_gateway.media import (
     DEFAULT_MAX_MEDIA_BYTES,
@@ -285,7 +286,12 @@ class BaseGenerationConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
 
-    model: str = Field(min_length=1, description="Model name, e.g. 'fal-ai/veo3'.")
+    _default_operation: ClassVar[str] = "video"
+
+    model: str = Field(
+        min_length=1,
+        description="Model name, e.g. 'fal-ai/veo3'; omitted: the provider's default model.",
+    )
     provider: str = Field(min_length=1, description="Provider name, e.g. 'fal'.")
     api_key: SecretStr | None = Field(default=None, description="Provider API key.")
     base_url: str | None = Field(
@@ -332,6 +338,15 @@ class BaseGenerationConfig(BaseModel):
             raise ValueError(f"base_url must be an absolute URL, got {value!r}")
         return value
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_model(cls, data: Any) -> Any:
+        if isinstance(data, Mapping) and not data.get("model") and data.get("provider"):
+            model = default_model(str(data["provider"]), cls._default_operation)
+            if model:
+                return {**data, "model": model}
+        return data
+
     def api_key_value(self) -> str | None:
         """The API key in clear (for handing to an SDK; never log it)."""
         return self.api_key.get_secret_value() if self.api_key else None
@@ -370,6 +385,8 @@ class VideoGenerationConfig(BaseGenerationConfig):
 class ImageGenerationConfig(BaseGenerationConfig):
     """Provider configuration for image generation (timeout 120 s, poll ≤ every 2 s)."""
 
+    _default_operation: ClassVar[str] = "image"
+
     timeout: float = Field(default=120, gt=0)
     max_poll_attempts: int = Field(default=60, ge=1)
     poll_interval: float = Field(default=2, gt=0)
@@ -377,7 +394,9 @@ class ImageGenerationConfig(BaseGenerationConfig):
 
 
 class AudioGenerationConfig(BaseGenerationConfig):
-    """Provider configuration for TTS and STS (timeout 240 s)."""
+    """Provider configuration for TTS and STS (timeout 240 s; default model: the TTS one)."""
+
+    _default_operation: ClassVar[str] = "tts"
 
     timeout: float = Field(default=240, gt=0)
     max_poll_attempts: int = Field(default=120, ge=1)

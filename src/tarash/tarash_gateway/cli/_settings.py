@@ -24,6 +24,7 @@ from pydantic import ValidationError as PydanticValidationError
 
 from tarash.tarash_gateway._secrets import is_secret_key, register_secret
 from tarash.tarash_gateway.cli._errors import EXIT_USAGE, CliError
+from tarash.tarash_gateway.defaults import DEFAULT_MODELS
 from tarash.tarash_gateway.orchestrator import MOCK_ENV, mock_forced
 from tarash.tarash_gateway.registry import BUILTIN_PROVIDERS, list_providers, resolve_provider_name
 
@@ -97,12 +98,6 @@ def _info(
     return ProviderInfo(name, env_vars, module, package, extra, frozenset(operations), models)
 
 
-_OPENAI_MODELS: dict[str, str] = {
-    "video": "sora-2",
-    "image": "gpt-image-1",
-    "tts": "gpt-4o-mini-tts",
-}
-
 CATALOG: dict[str, ProviderInfo] = {
     info.name: info
     for info in (
@@ -111,83 +106,81 @@ CATALOG: dict[str, ProviderInfo] = {
             (),
             None,
             ("video", "image", "tts", "sts"),
-            {"video": "mock-video", "image": "mock-image", "tts": "mock-tts", "sts": "mock-sts"},
+            DEFAULT_MODELS["mock"],
         ),
         _info(
             "fal",
             ("FAL_KEY",),
             ("fal_client", "fal-client", "fal"),
             ("video", "image", "tts"),
-            {
-                "video": "fal-ai/veo3/fast",
-                "image": "fal-ai/flux/dev",
-                "tts": "fal-ai/minimax/speech-02-hd",
-            },
+            DEFAULT_MODELS["fal"],
         ),
         _info(
             "replicate",
             ("REPLICATE_API_TOKEN",),
             ("replicate", "replicate", "replicate"),
             ("video", "image"),
-            {"video": "google/veo-3-fast", "image": "black-forest-labs/flux-schnell"},
+            DEFAULT_MODELS["replicate"],
         ),
         _info(
             "openai",
             ("OPENAI_API_KEY",),
             ("openai", "openai", "openai"),
             ("video", "image", "tts"),
-            _OPENAI_MODELS,
+            DEFAULT_MODELS["openai"],
         ),
         _info(
             "azure_openai",
             ("AZURE_OPENAI_API_KEY",),
             ("openai", "openai", "azure"),
             ("video", "image", "tts"),
-            _OPENAI_MODELS,
+            DEFAULT_MODELS["azure_openai"],
         ),
         _info(
             "google",
             ("GOOGLE_API_KEY", "GEMINI_API_KEY"),
             ("google.genai", "google-genai", "google"),
             ("video", "image"),
-            {"video": "veo-3.0-fast-generate-001", "image": "gemini-2.5-flash-image"},
+            DEFAULT_MODELS["google"],
         ),
         _info(
             "runway",
             ("RUNWAYML_API_SECRET",),
             ("runwayml", "runwayml", "runway"),
             ("video", "image"),
-            {"video": "gen4_turbo", "image": "gen4_image"},
+            DEFAULT_MODELS["runway"],
         ),
-        _info("stability", ("STABILITY_API_KEY",), None, ("image",), {"image": "sd3.5-large"}),
+        _info("stability", ("STABILITY_API_KEY",), None, ("image",), DEFAULT_MODELS["stability"]),
         _info(
             "xai",
             ("XAI_API_KEY",),
             ("xai_sdk", "xai-sdk", "xai"),
             ("video", "image"),
-            {"video": "grok-imagine-video", "image": "grok-imagine-image"},
+            DEFAULT_MODELS["xai"],
         ),
         _info(
             "elevenlabs",
             ("ELEVENLABS_API_KEY",),
             ("elevenlabs", "elevenlabs", "elevenlabs"),
             ("tts", "sts"),
-            {"tts": "eleven_multilingual_v2", "sts": "eleven_multilingual_sts_v2"},
+            DEFAULT_MODELS["elevenlabs"],
         ),
         _info(
             "cartesia",
             ("CARTESIA_API_KEY",),
             ("cartesia", "cartesia", "cartesia"),
             ("tts", "sts"),
-            {"tts": "sonic-3", "sts": "sonic-3"},
+            DEFAULT_MODELS["cartesia"],
         ),
-        _info("hume", ("HUME_API_KEY",), ("hume", "hume", "hume"), ("tts",), {"tts": "octave-2"}),
+        _info(
+            "hume", ("HUME_API_KEY",), ("hume", "hume", "hume"), ("tts",), DEFAULT_MODELS["hume"]
+        ),
         _info(
             "sarvam",
             ("SARVAM_API_KEY",),
             ("sarvamai", "sarvamai", "sarvam"),
             ("tts",),
-            {"tts": "bulbul:v2"},
+            DEFAULT_MODELS["sarvam"],
         ),
     )
 }
