@@ -689,3 +689,35 @@ def test_close_clients_for_the_blocking_api() -> None:
         ImageGenerationRequest(prompt="x", size="16x16"),
     )
     close_clients()
+
+
+async def test_payment_required_falls_back_without_retrying_the_same_config() -> None:
+    from tarash.tarash_gateway.http import error_from_status
+
+    class Unpaid(SpecHandler):
+        async def generate_video_async(
+            self, config: Any, request: Any, on_progress: Any = None
+        ) -> Any:
+            self.calls += 1
+            raise error_from_status(402, "out of credits", provider="unpaid")
+
+    handler = Unpaid()
+    register_provider("unpaid", handler)
+    config = VideoGenerationConfig(
+        provider="unpaid", model="m", retry=FAST_RETRY, fallback_configs=[video_config()]
+    )
+    response = await generate_video_async(config, VideoGenerationRequest(prompt="x"))
+    assert handler.calls == 1  # no same-config retry…
+    assert response.is_mock  # …straight to the fallback
+
+
+def test_base_url_credentials_are_registered_as_secrets() -> None:
+    from tarash.tarash_gateway._secrets import redact_text
+
+    VideoGenerationConfig(
+        provider="mock",
+        model="m",
+        base_url="https://user:pa55word-xyz@proxy.example/?key=qk-123456",
+    )
+    assert "pa55word-xyz" not in redact_text("connecting with pa55word-xyz")
+    assert "qk-123456" not in redact_text("url ?key=qk-123456")

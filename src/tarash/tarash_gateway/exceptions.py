@@ -50,6 +50,8 @@ class TarashException(Exception):
         request_id: The provider's request/job id when the provider assigned one.
         raw_response: The provider's raw error body or job payload, if any.
         retryable: Whether retrying (same config or a fallback) may succeed.
+        retry_same_config: False when only a *different* config may succeed
+            (credits exhausted, payment required): the orchestrator falls back at once.
         retry_after: Seconds the provider asked us to wait before retrying.
         execution_metadata: Every attempt made before the error was raised
             (filled in by the orchestrator when the whole chain failed).
@@ -80,6 +82,9 @@ class TarashException(Exception):
         self.retry_after = retry_after
         self.execution_metadata: ExecutionMetadata | None = None
         self.job: JobRef | None = None
+        self.retry_same_config = True
+        """False: retrying this config is pointless (e.g. credits exhausted), but a
+        fallback config may still succeed when ``retryable`` is True."""
         super().__init__(self.message)
 
     def _context(self) -> str:

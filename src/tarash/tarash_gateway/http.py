@@ -210,6 +210,11 @@ def error_from_status(
         return ValidationError(text, provider, model, request_id, raw_response, retryable=retryable)
     if status_code in (401, 403):
         return AuthenticationError(text, provider, model, request_id, raw_response, status_code)
+    if status_code == 402:
+        # Payment required: this account will not succeed now, another provider may.
+        error = HTTPError(text, provider, model, request_id, raw_response, 402, retryable=True)
+        error.retry_same_config = False
+        return error
     if status_code == 429:
         return RateLimitError(
             text,

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -336,6 +337,10 @@ class BaseGenerationConfig(BaseModel):
     def _check_base_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^[a-z][a-z0-9+.-]*://", value):
             raise ValueError(f"base_url must be an absolute URL, got {value!r}")
+        if value is not None:  # user:password@host or ?key=… must never reach a log line
+            parsed = urlsplit(value)
+            register_secret(parsed.password)
+            register_secrets_in(dict(parse_qsl(parsed.query)))
         return value
 
     @model_validator(mode="before")

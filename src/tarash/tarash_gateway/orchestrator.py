@@ -235,7 +235,7 @@ class _Progress:
             progress_percent=percent,
             queue_position=status.queue_position,
             logs=list(status.logs),
-            update=status.raw,
+            update={**status.raw, "message": status.message} if status.message else status.raw,
             error=status.message if state == "failed" else None,
             provider=ctx.provider,
             model=ctx.model,
@@ -360,6 +360,8 @@ def should_retry(policy: RetryPolicy, exc: BaseException) -> bool:
     unless ``retry_on_timeout``)."""
     if not isinstance(exc, TarashException) or not exc.retryable:
         return False
+    if not exc.retry_same_config:
+        return False
     return not (isinstance(exc, GatewayTimeoutError) and not policy.retry_on_timeout)
 
 
@@ -474,6 +476,12 @@ async def _one_attempt(
         response = await _custom_handler_attempt(plan, spec, request, ctx, progress)
     else:
         response = await _step_attempt(plan.handler, ctx, plan.prepared, record, progress)
+    if not isinstance(response, spec.response_type):
+        raise GenerationFailedError(
+            f"{ctx.provider} returned {type(response).__name__} for a {spec.name} request",
+            ctx.provider,
+            ctx.model,
+        )
     _check_not_empty(response, ctx)
     return response
 

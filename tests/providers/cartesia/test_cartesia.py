@@ -435,7 +435,7 @@ def test_raw_f32le_duration(cartesia: CartesiaEmulator) -> None:
     [
         (400, ValidationError, False),
         (401, AuthenticationError, False),
-        (402, HTTPError, False),
+        (402, HTTPError, True),  # payment required: fall back, never retry this config
         (403, ContentModerationError, False),
         (404, HTTPError, False),
         (422, ValidationError, False),
@@ -457,7 +457,7 @@ def test_status_error_mapping(
     assert error.request_id == body["request_id"]
     assert body["error_code"] in error.message and "scripted failure" in error.message
     assert getattr(error, "status_code", status) == status
-    assert cartesia.count("/tts/bytes") == (3 if retryable else 1)
+    assert cartesia.count("/tts/bytes") == (3 if retryable and error.retry_same_config else 1)
 
 
 def test_429_retry_after_then_success(cartesia: CartesiaEmulator) -> None:

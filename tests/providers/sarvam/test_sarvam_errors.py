@@ -92,11 +92,12 @@ async def test_exhausted_credits_fall_back_to_the_mock(
     meta = response.execution_metadata
     assert meta is not None and meta.fallback_triggered
     assert "credits exhausted" in (meta.attempts[0].error_message or "")
-    assert sarvam_emu.count() == 3
+    assert sarvam_emu.count() == 1  # no pointless same-config retries: straight to the fallback
     with pytest.raises(RateLimitError) as info:
         await generate_tts_async(sarvam_cfg(retry=NO_RETRY), REQUEST)
     assert info.value.retry_after is None  # waiting does not bring credits back
     assert info.value.retryable  # ...but another provider of the chain may answer
+    assert info.value.retry_same_config is False
 
 
 async def test_503_rate_limited_is_a_rate_limit_error(

@@ -361,7 +361,7 @@ def _map_error(exc: BaseException, provider: str, ctx: AttemptContext) -> Tarash
             )
         if status == 429 or code == "rate_limit_exceeded_error":
             quota = code == "insufficient_quota_error"
-            return RateLimitError(
+            limited = RateLimitError(
                 f"HTTP {status}: {text}"
                 + (" (credits exhausted; a fallback provider may still answer)" if quota else ""),
                 provider,
@@ -370,8 +370,10 @@ def _map_error(exc: BaseException, provider: str, ctx: AttemptContext) -> Tarash
                 status_code=status,
                 retry_after=None if quota else retry_after,
             )
+            limited.retry_same_config = not quota
+            return limited
         if status == 402:
-            return HTTPError(
+            unpaid = HTTPError(
                 f"HTTP 402: {text or 'payment required'}",
                 provider,
                 model,
@@ -379,6 +381,8 @@ def _map_error(exc: BaseException, provider: str, ctx: AttemptContext) -> Tarash
                 status_code=402,
                 retryable=True,
             )
+            unpaid.retry_same_config = False
+            return unpaid
         return error_from_status(
             status, text, provider=provider, model=model, raw_response=raw, headers=headers
         )
