@@ -452,7 +452,7 @@ async def test_422_problem_becomes_validation_error_with_fields(
 
 @pytest.mark.parametrize(
     ("status", "error_type", "retryable"),
-    [(401, AuthenticationError, False), (403, AuthenticationError, False), (402, HTTPError, False)],
+    [(401, AuthenticationError, False), (403, AuthenticationError, False)],
 )
 async def test_auth_and_billing_errors_are_final(
     replicate: ReplicateEmulator, status: int, error_type: type[Exception], retryable: bool
@@ -466,6 +466,17 @@ async def test_auth_and_billing_errors_are_final(
     assert len(creates(replicate)) == 1
     metadata = info.value.execution_metadata  # type: ignore[attr-defined]
     assert metadata.total_attempts == 1 and not metadata.fallback_triggered
+
+
+async def test_billing_error_falls_back_without_retrying(replicate: ReplicateEmulator) -> None:
+    replicate.inject_status(402, path=CREATE, times=None)
+    config = video_config(replicate, fallback_configs=[mock_video()])
+    response = await generate_video_async(config, VideoGenerationRequest(prompt="p"))
+    assert response.is_mock
+    assert len(creates(replicate)) == 1  # this account cannot pay: no same-config retry
+    metadata = response.execution_metadata
+    assert metadata is not None
+    assert "add credit" in (metadata.attempts[0].error_message or "")
 
 
 async def test_wrong_key_is_an_authentication_error(replicate: ReplicateEmulator) -> None:

@@ -543,14 +543,7 @@ class ReplicateProviderHandler(BaseProviderHandler):
                 errors=errors or None,
             )
         if status == 402:
-            return HTTPError(
-                f"HTTP 402: {message or 'payment required'} (add credit to the Replicate account)",
-                self.name,
-                ctx.model,
-                raw_response=body,
-                status_code=402,
-                retryable=False,
-            )
+            message = f"{message or 'payment required'} (add credit to the Replicate account)"
         return error_from_status(
             status,
             message,
