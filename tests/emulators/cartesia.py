@@ -32,6 +32,7 @@ from tests.emulators.elevenlabs import _wav_seconds, render_audio, speech_second
 from tests.emulators.harness import (
     Abort,
     Auth,
+    ChunkedStreams,
     Emulator,
     SSEStream,
     recorded,
@@ -78,7 +79,7 @@ def cartesia_error(status: int, message: str, code: str | None = None) -> dict[s
     }
 
 
-class CartesiaEmulator(Emulator):
+class CartesiaEmulator(ChunkedStreams, Emulator):
     """Cartesia TTS (bytes + SSE) and voice changer on 127.0.0.1."""
 
     name = "cartesia"
@@ -90,14 +91,7 @@ class CartesiaEmulator(Emulator):
         self.on_reset()
 
     def on_reset(self) -> None:
-        self.stream_chunks = 4
-        self.chunk_delay = 0.0
-        self.stream_events: list[dict[str, Any]] = []
-        self._break_after: list[int] = []
-
-    def break_next_stream(self, after_chunks: int = 1) -> None:
-        """Make the next audio response drop its connection after ``after_chunks`` chunks."""
-        self._break_after.append(after_chunks)
+        self.reset_streams()
 
     def error_body(self, status: int, message: str) -> Any:
         return cartesia_error(status, message)
@@ -178,36 +172,7 @@ class CartesiaEmulator(Emulator):
     async def _send_chunks(
         self, request: web.Request, chunks: list[bytes], content_type: str
     ) -> web.StreamResponse:
-        event: dict[str, Any] = {
-            "path": request.path,
-            "chunks": len(chunks),
-            "sent": 0,
-            "completed": False,
-            "disconnected": False,
-        }
-        self.stream_events.append(event)
-        break_after = self._break_after.pop(0) if self._break_after else None
-        resp = web.StreamResponse(status=200, headers={"Content-Type": content_type})
-        resp.enable_chunked_encoding()
-        await resp.prepare(request)
-        try:
-            for index, chunk in enumerate(chunks):
-                if self.chunk_delay:
-                    await asyncio.sleep(self.chunk_delay)
-                if break_after is not None and index >= break_after:
-                    if request.transport is not None:
-                        request.transport.abort()
-                    event["disconnected"] = "server"
-                    await asyncio.sleep(5)
-                    return resp
-                await resp.write(chunk)
-                event["sent"] = index + 1
-            await resp.write_eof()
-            event["completed"] = True
-        except (asyncio.CancelledError, ConnectionResetError):
-            event["disconnected"] = event["disconnected"] or "client"
-            raise
-        return resp
+        return await self.send_chunked(request, chunks, {"Content-Type": content_type})
 
     # -- routes ------------------------------------------------------------------------
     @route("POST", "/tts/bytes")

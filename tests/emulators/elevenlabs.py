@@ -39,7 +39,7 @@ from typing import Any
 from aiohttp import web
 
 from tarash.tarash_gateway.providers.mock.media import make_pcm, make_wav
-from tests.emulators.harness import Auth, Emulator, recorded, route, run_main
+from tests.emulators.harness import Auth, ChunkedStreams, Emulator, recorded, route, run_main
 
 ELEVENLABS_API_KEY = "xi-test-key"
 
@@ -194,7 +194,7 @@ _ERROR_KINDS = {
 }
 
 
-class ElevenLabsEmulator(Emulator):
+class ElevenLabsEmulator(ChunkedStreams, Emulator):
     """ElevenLabs TTS / streaming TTS / voice changer on 127.0.0.1."""
 
     name = "elevenlabs"
@@ -206,15 +206,8 @@ class ElevenLabsEmulator(Emulator):
         self.on_reset()
 
     def on_reset(self) -> None:
-        self.stream_chunks = 4
-        self.chunk_delay = 0.0
+        self.reset_streams()
         self.send_cost = True
-        self.stream_events: list[dict[str, Any]] = []
-        self._break_after: list[int] = []
-
-    def break_next_stream(self, after_chunks: int = 1) -> None:
-        """Make the next streamed response drop its connection after ``after_chunks`` chunks."""
-        self._break_after.append(after_chunks)
 
     # -- error shapes ------------------------------------------------------------------
     def error_body(self, status: int, message: str) -> Any:
@@ -305,40 +298,6 @@ class ElevenLabsEmulator(Emulator):
         self._check_voice(voice_id)
         return model, body
 
-    async def _stream(
-        self, request: web.Request, chunks: list[bytes], headers: dict[str, str]
-    ) -> web.StreamResponse:
-        event: dict[str, Any] = {
-            "path": request.path,
-            "chunks": len(chunks),
-            "sent": 0,
-            "completed": False,
-            "disconnected": False,
-        }
-        self.stream_events.append(event)
-        break_after = self._break_after.pop(0) if self._break_after else None
-        resp = web.StreamResponse(status=200, headers=headers)
-        resp.enable_chunked_encoding()
-        await resp.prepare(request)
-        try:
-            for index, chunk in enumerate(chunks):
-                if self.chunk_delay:
-                    await asyncio.sleep(self.chunk_delay)
-                if break_after is not None and index >= break_after:
-                    if request.transport is not None:
-                        request.transport.abort()
-                    event["disconnected"] = "server"
-                    await asyncio.sleep(5)
-                    return resp
-                await resp.write(chunk)
-                event["sent"] = index + 1
-            await resp.write_eof()
-            event["completed"] = True
-        except (asyncio.CancelledError, ConnectionResetError):
-            event["disconnected"] = event["disconnected"] or "client"
-            raise
-        return resp
-
     # -- routes ------------------------------------------------------------------------
     @route("POST", "/v1/text-to-speech/{voice_id}")
     async def tts(self, request: web.Request) -> web.StreamResponse:
@@ -357,7 +316,7 @@ class ElevenLabsEmulator(Emulator):
         text = body["text"]
         audio = self._audio(fmt, speech_seconds(text), int(body.get("seed") or 0))
         chunks = split_chunks(audio, self.stream_chunks)
-        return await self._stream(request, chunks, self._headers(fmt, len(text), model))
+        return await self.send_chunked(request, chunks, self._headers(fmt, len(text), model))
 
     @route("POST", "/v1/voice-changer/{voice_id}")
     @route("POST", "/v1/speech-to-speech/{voice_id}")

@@ -763,6 +763,65 @@ async def _aiter(items: Iterable[Any] | AsyncIterable[Any]) -> AsyncIterator[Any
 _ROUTES_ATTR = "__emulator_routes__"
 
 
+class ChunkedStreams:
+    """Scripted chunked streaming for audio emulators (mix into an :class:`Emulator`).
+
+    ``chunk_delay`` seconds before each chunk, ``break_next_stream(n)`` makes the next
+    stream drop its connection after ``n`` chunks, and every stream is recorded in
+    ``stream_events`` (chunks sent, completed, who disconnected). Call
+    :meth:`reset_streams` from ``on_reset``.
+    """
+
+    stream_chunks: int
+    chunk_delay: float
+    stream_events: list[dict[str, Any]]
+    _break_after: list[int]
+
+    def reset_streams(self, chunks: int = 4) -> None:
+        self.stream_chunks = chunks
+        self.chunk_delay = 0.0
+        self.stream_events = []
+        self._break_after = []
+
+    def break_next_stream(self, after_chunks: int = 1) -> None:
+        """Make the next streamed response drop its connection after ``after_chunks`` chunks."""
+        self._break_after.append(after_chunks)
+
+    async def send_chunked(
+        self, request: web.Request, chunks: list[bytes], headers: dict[str, str]
+    ) -> web.StreamResponse:
+        event: dict[str, Any] = {
+            "path": request.path,
+            "chunks": len(chunks),
+            "sent": 0,
+            "completed": False,
+            "disconnected": False,
+        }
+        self.stream_events.append(event)
+        break_after = self._break_after.pop(0) if self._break_after else None
+        resp = web.StreamResponse(status=200, headers=headers)
+        resp.enable_chunked_encoding()
+        await resp.prepare(request)
+        try:
+            for index, chunk in enumerate(chunks):
+                if self.chunk_delay:
+                    await asyncio.sleep(self.chunk_delay)
+                if break_after is not None and index >= break_after:
+                    if request.transport is not None:
+                        request.transport.abort()
+                    event["disconnected"] = "server"
+                    await asyncio.sleep(5)
+                    return resp
+                await resp.write(chunk)
+                event["sent"] = index + 1
+            await resp.write_eof()
+            event["completed"] = True
+        except (asyncio.CancelledError, ConnectionResetError):
+            event["disconnected"] = event["disconnected"] or "client"
+            raise
+        return resp
+
+
 def route(method: str, path: str, **kwargs: Any) -> Callable[[_H], _H]:
     """Register an emulator method as a handler: ``@route("GET", "/v1/jobs/{job_id}")``."""
 

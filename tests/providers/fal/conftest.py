@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from tarash.tarash_gateway.models import (
     AudioGenerationConfig,
+    BaseGenerationConfig,
     ImageGenerationConfig,
     VideoGenerationConfig,
 )
@@ -26,10 +27,11 @@ def other_fal() -> Iterator[FalEmulator]:
         yield emu
 
 
-def video_config(
-    emu: FalEmulator, model: str = "fal-ai/veo3", **kwargs: Any
-) -> VideoGenerationConfig:
-    """A fal video config aimed at ``emu`` with test-sized timeouts and retries."""
+C = TypeVar("C", bound=BaseGenerationConfig)
+
+
+def _config(cls: type[C], emu: FalEmulator, model: str, kwargs: dict[str, Any]) -> C:
+    """A fal config aimed at ``emu`` with test-sized timeouts and retries."""
     values: dict[str, Any] = {
         "model": model,
         "provider": "fal",
@@ -40,41 +42,28 @@ def video_config(
         "retry": FAST_RETRY,
     }
     values.update(kwargs)
-    return VideoGenerationConfig(**values)
+    return cls(**values)
+
+
+def video_config(
+    emu: FalEmulator, model: str = "fal-ai/veo3", **kwargs: Any
+) -> VideoGenerationConfig:
+    """A fal video config aimed at ``emu``."""
+    return _config(VideoGenerationConfig, emu, model, kwargs)
 
 
 def image_config(
     emu: FalEmulator, model: str = "fal-ai/flux/dev", **kwargs: Any
 ) -> ImageGenerationConfig:
     """A fal image config aimed at ``emu``."""
-    values: dict[str, Any] = {
-        "model": model,
-        "provider": "fal",
-        "api_key": FAL_API_KEY,
-        "base_url": emu.base_url,
-        "timeout": 10,
-        "poll_interval": 0.05,
-        "retry": FAST_RETRY,
-    }
-    values.update(kwargs)
-    return ImageGenerationConfig(**values)
+    return _config(ImageGenerationConfig, emu, model, kwargs)
 
 
 def audio_config(
     emu: FalEmulator, model: str = "fal-ai/minimax/speech-02-hd", **kwargs: Any
 ) -> AudioGenerationConfig:
     """A fal TTS config aimed at ``emu``."""
-    values: dict[str, Any] = {
-        "model": model,
-        "provider": "fal",
-        "api_key": FAL_API_KEY,
-        "base_url": emu.base_url,
-        "timeout": 10,
-        "poll_interval": 0.05,
-        "retry": FAST_RETRY,
-    }
-    values.update(kwargs)
-    return AudioGenerationConfig(**values)
+    return _config(AudioGenerationConfig, emu, model, kwargs)
 
 
 def submits(emu: FalEmulator) -> list[Any]:

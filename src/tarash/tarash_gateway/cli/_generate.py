@@ -45,7 +45,7 @@ from tarash.tarash_gateway.cli._options import (
     SeedOpt,
     TimeoutOpt,
     VoiceSettingsOpt,
-    common_options,
+    common_options_from,
 )
 from tarash.tarash_gateway.cli._runner import (
     guarded,
@@ -351,25 +351,7 @@ def video(
     mock_fail: MockFailOpt = None,
 ) -> None:
     """Generate a video: [bold]tarash video "a red fox running through snow" -o fox.mp4[/]"""
-    common = common_options(
-        output=output,
-        provider=provider,
-        model=model,
-        fallback=fallback,
-        params=param,
-        base_url=base_url,
-        timeout=timeout,
-        poll_interval=poll_interval,
-        retries=retries,
-        on_unsupported=on_unsupported,
-        no_wait=no_wait,
-        jobs_db=jobs_db,
-        config=config,
-        json_mode=json_out,
-        quiet=quiet,
-        debug=debug,
-        mock_fail=mock_fail,
-    )
+    common = common_options_from(locals())
 
     def fields() -> dict[str, Any]:
         images = [_image_arg(i) for i in image or []]
@@ -438,25 +420,7 @@ def image(
     mock_fail: MockFailOpt = None,
 ) -> None:
     """Generate images: [bold]tarash image "a cat in a spacesuit" -o cat.png -n 2[/]"""
-    common = common_options(
-        output=output,
-        provider=provider,
-        model=model,
-        fallback=fallback,
-        params=param,
-        base_url=base_url,
-        timeout=timeout,
-        poll_interval=poll_interval,
-        retries=retries,
-        on_unsupported=on_unsupported,
-        no_wait=no_wait,
-        jobs_db=jobs_db,
-        config=config,
-        json_mode=json_out,
-        quiet=quiet,
-        debug=debug,
-        mock_fail=mock_fail,
-    )
+    common = common_options_from(locals())
 
     def fields() -> dict[str, Any]:
         return {
@@ -510,25 +474,7 @@ def tts(
     mock_fail: MockFailOpt = None,
 ) -> None:
     """Text to speech: [bold]tarash tts "Hello there" -o hello.mp3[/]"""
-    common = common_options(
-        output=output,
-        provider=provider,
-        model=model,
-        fallback=fallback,
-        params=param,
-        base_url=base_url,
-        timeout=timeout,
-        poll_interval=poll_interval,
-        retries=retries,
-        on_unsupported=on_unsupported,
-        no_wait=no_wait,
-        jobs_db=jobs_db,
-        config=config,
-        json_mode=json_out,
-        quiet=quiet,
-        debug=debug,
-        mock_fail=mock_fail,
-    )
+    common = common_options_from(locals())
 
     def fields() -> dict[str, Any]:
         spoken = sys.stdin.read() if text == "-" else text
@@ -572,25 +518,7 @@ def sts(
     mock_fail: MockFailOpt = None,
 ) -> None:
     """Speech to speech (voice changer): [bold]tarash sts talk.wav --voice V -o out.wav[/]"""
-    common = common_options(
-        output=output,
-        provider=provider,
-        model=model,
-        fallback=fallback,
-        params=param,
-        base_url=base_url,
-        timeout=timeout,
-        poll_interval=poll_interval,
-        retries=retries,
-        on_unsupported=on_unsupported,
-        no_wait=no_wait,
-        jobs_db=jobs_db,
-        config=config,
-        json_mode=json_out,
-        quiet=quiet,
-        debug=debug,
-        mock_fail=mock_fail,
-    )
+    common = common_options_from(locals())
 
     def fields() -> dict[str, Any]:
         return {

@@ -5,6 +5,7 @@ Each generation command repeats the shared options in its signature (typer build
 :class:`CommonOptions` for the code that runs the command.
 """
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -318,3 +319,17 @@ def common_options(**values: Any) -> CommonOptions:
     values["params"] = values.get("params") or []
     values["mock_fail"] = values.get("mock_fail") or []
     return CommonOptions(**values)
+
+
+_PARAMETER_NAMES = {"params": "param", "json_mode": "json_out"}
+"""CommonOptions fields whose command parameter is named differently."""
+
+
+def common_options_from(parameters: Mapping[str, Any]) -> CommonOptions:
+    """:class:`CommonOptions` picked out of a command's parameters (its ``locals()``)."""
+    return common_options(
+        **{
+            name: parameters[_PARAMETER_NAMES.get(name, name)]
+            for name in CommonOptions.__dataclass_fields__
+        }
+    )
