@@ -274,7 +274,7 @@ async def test_timeout_after_acceptance_cancels_upstream_before_fallback() -> No
     meta = response.execution_metadata
     assert meta is not None
     first = meta.attempts[0]
-    assert first.error_type == "TimeoutError" and first.cancelled_upstream is True
+    assert first.error_type == "TarashTimeoutError" and first.cancelled_upstream is True
     assert meta.total_attempts == 2  # timeouts go to the next config, not a same-config retry
     assert order.index("failed:mock-video") < order.index("queued:fallback")
     record = await get_job_store().get(response.request_id)
@@ -423,7 +423,7 @@ class RecordingHandler(BaseProviderHandler):
         return JobStatus(state="processing", progress_percent=10, poll_after=0.05)
 
     async def result(self, ctx: AttemptContext, job: JobRef) -> VideoGenerationResponse:
-        return ctx.response(
+        return ctx.video_response(
             video="https://cdn.example/v.mp4", provider_request_id=job.provider_request_id
         )
 
@@ -437,9 +437,11 @@ class SpecHandler:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.sync_calls = 0
 
     def generate_video(self, config: Any, request: Any, on_progress: Any = None) -> Any:
-        raise AssertionError("the async method is preferred")
+        self.sync_calls += 1
+        return VideoGenerationResponse(request_id="theirs-sync", video="https://x/v.mp4")
 
     async def generate_video_async(
         self, config: Any, request: Any, on_progress: Any = None
@@ -455,7 +457,8 @@ def test_custom_spec_handler_sync_and_async() -> None:
     response = generate_video(config, VideoGenerationRequest(prompt="x"))
     assert response.video == "https://x/v.mp4"
     assert response.request_id.startswith("tg_")  # ours, not the handler's
-    assert handler.calls == 1
+    assert response.provider_request_id == "theirs-sync"  # the handler's id is kept
+    assert (handler.sync_calls, handler.calls) == (1, 0)  # blocking API → blocking method
     with pytest.raises(OperationNotSupportedError) as info:
         generate_image(
             ImageGenerationConfig(provider="my-provider", model="m"),
@@ -678,7 +681,8 @@ def test_client_cache_drops_tables_of_closed_loops() -> None:
     for _ in range(5):
         asyncio.run(use())
     asyncio.run(use())
-    assert len(cache._by_loop) == 1  # only the latest (now closed) loop's table remains
+    # asyncio.run's shutdown closed each loop's clients and dropped its table
+    assert len(cache._by_loop) == 0 and len(cache._closers) <= 6
 
 
 def test_close_clients_for_the_blocking_api() -> None:

@@ -303,11 +303,27 @@ def test_sdk_exceptions_go_through_the_providers_map_error(a: Streamer) -> None:
     assert audio.execution_metadata.attempts[0].error_type == "HTTPConnectionError"
 
 
-def test_unknown_exceptions_become_generation_failed(a: Streamer) -> None:
+def test_unknown_exceptions_are_an_unknown_outcome_not_retried(a: Streamer) -> None:
+    """An unexpected exception before audio: typed, and — since the speech may already
+    have been generated and billed — never re-requested from the same config."""
     a.scripts = [Script(error_before=KeyError("weird"))]
     with pytest.raises(GenerationFailedError) as info:
-        stream_tts(cfg(retry=NO_RETRY), REQ).read_all()
+        stream_tts(cfg(), REQ).read_all()  # the default policy allows 2 retries
+    assert info.value.outcome_unknown
     assert "KeyError" in info.value.message
+    assert info.value.execution_metadata is not None
+    assert info.value.execution_metadata.total_attempts == 1
+
+
+def test_reset_before_audio_is_not_retried_but_falls_back(a: Streamer, b: Streamer) -> None:
+    a.scripts = [Script(error_before=httpx.ReadError("connection reset by peer"))]
+    audio = stream_tts(cfg(fallback_configs=[cfg("stream-b")]), REQ)
+    assert audio.read_all() == b"b0;b1;b2;"
+    attempts = audio.execution_metadata.attempts
+    assert [(x.provider, x.error_type) for x in attempts] == [
+        ("stream-a", "HTTPConnectionError"),
+        ("stream-b", None),
+    ]
 
 
 def test_empty_stream_is_a_retryable_failure(a: Streamer, b: Streamer) -> None:
@@ -328,7 +344,7 @@ def test_time_to_first_chunk_timeout_closes_upstream_and_falls_back(
     assert a.calls == 1  # timeouts are not retried in place by default
     assert a.closed == [0]  # the slow attempt was closed (cancelled upstream)
     first = audio.execution_metadata.attempts[0]
-    assert first.error_type == "TimeoutError" and first.cancelled_upstream is True
+    assert first.error_type == "TarashTimeoutError" and first.cancelled_upstream is True
 
 
 def test_retry_on_timeout_policy_retries_in_place(a: Streamer) -> None:

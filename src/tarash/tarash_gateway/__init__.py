@@ -49,6 +49,7 @@ from tarash.tarash_gateway.exceptions import (
     ProviderNotFoundError,
     RateLimitError,
     TarashException,
+    TarashTimeoutError,
     TimeoutError,
     ValidationError,
 )
@@ -93,6 +94,31 @@ from tarash.tarash_gateway.models import (
 
 __version__ = "0.2.0"
 
+_REPLACED = {
+    "GenerationCost": "Cost (response.cost: amount, unit, source, detail)",
+    "TokenUsage": "Cost.detail (the provider's usage figures)",
+    "CostComponent": "Cost.detail",
+    "PRICING_TABLE": "Cost with source='estimate' on the response",
+}
+
+
+def __getattr__(name: str) -> object:
+    """Names of the published 0.1.0 that live elsewhere now: the public names of
+    :mod:`tarash.tarash_gateway.models` (``Resolution``, ``AspectRatio``,
+    ``format_to_content_type`` …) resolve from there; removed ones name their
+    replacement."""
+    if name in _REPLACED:
+        raise ImportError(
+            f"tarash.tarash_gateway.{name} was removed after 0.1.0; use {_REPLACED[name]}"
+        )
+    if not name.startswith("_"):
+        from tarash.tarash_gateway import models
+
+        if hasattr(models, name):
+            return getattr(models, name)
+    raise AttributeError(f"module 'tarash.tarash_gateway' has no attribute {name!r}")
+
+
 __all__ = [
     "AttemptMetadata",
     "AudioGenerationConfig",
@@ -130,6 +156,7 @@ __all__ = [
     "TTSResponse",
     "TTSUpdate",
     "TarashException",
+    "TarashTimeoutError",
     "TimeoutError",
     "ValidationError",
     "VideoGenerationConfig",

@@ -71,8 +71,15 @@ __all__ = [
 _LOG = "api"
 
 
-def _log_request(kind: str, config: BaseGenerationConfig, request: BaseGenerationRequest) -> None:
+async def _generate(
+    kind: str,
+    config: BaseGenerationConfig,
+    request: BaseGenerationRequest,
+    on_progress: Any,
+    blocking: bool = False,
+) -> Any:
     log_info(f"{kind} request received", {"config": config, "request": request}, _LOG)
+    return await _orchestrator.execute(config, request, on_progress, blocking=blocking)
 
 
 # ---------------------------------------------------------------------------- registration
@@ -122,8 +129,9 @@ async def generate_video_async(
     Raises:
         TarashException: if generation fails on every config of the chain.
     """
-    _log_request("Video generation", config, request)
-    response: VideoGenerationResponse = await _orchestrator.execute(config, request, on_progress)
+    response: VideoGenerationResponse = await _generate(
+        "Video generation", config, request, on_progress
+    )
     return response
 
 
@@ -133,7 +141,10 @@ def generate_video(
     on_progress: ProgressCallback | None = None,
 ) -> VideoGenerationResponse:
     """Blocking version of :func:`generate_video_async`."""
-    return run_sync(generate_video_async(config, request, on_progress))
+    response: VideoGenerationResponse = run_sync(
+        _generate("Video generation", config, request, on_progress, blocking=True)
+    )
+    return response
 
 
 # ---------------------------------------------------------------------------- image
@@ -151,8 +162,9 @@ async def generate_image_async(
         NotImplementedError: (``OperationNotSupportedError``) if the provider
             does not support image generation.
     """
-    _log_request("Image generation", config, request)
-    response: ImageGenerationResponse = await _orchestrator.execute(config, request, on_progress)
+    response: ImageGenerationResponse = await _generate(
+        "Image generation", config, request, on_progress
+    )
     return response
 
 
@@ -162,7 +174,10 @@ def generate_image(
     on_progress: ImageProgressCallback | None = None,
 ) -> ImageGenerationResponse:
     """Blocking version of :func:`generate_image_async`."""
-    return run_sync(generate_image_async(config, request, on_progress))
+    response: ImageGenerationResponse = run_sync(
+        _generate("Image generation", config, request, on_progress, blocking=True)
+    )
+    return response
 
 
 # ---------------------------------------------------------------------------- audio
@@ -174,8 +189,7 @@ async def generate_tts_async(
     on_progress: TTSProgressCallback | None = None,
 ) -> TTSResponse:
     """Text to speech; the response carries base64 audio (``audio_bytes`` decodes it)."""
-    _log_request("TTS generation", config, request)
-    response: TTSResponse = await _orchestrator.execute(config, request, on_progress)
+    response: TTSResponse = await _generate("TTS generation", config, request, on_progress)
     return response
 
 
@@ -185,7 +199,10 @@ def generate_tts(
     on_progress: TTSProgressCallback | None = None,
 ) -> TTSResponse:
     """Blocking version of :func:`generate_tts_async`."""
-    return run_sync(generate_tts_async(config, request, on_progress))
+    response: TTSResponse = run_sync(
+        _generate("TTS generation", config, request, on_progress, blocking=True)
+    )
+    return response
 
 
 async def generate_sts_async(
@@ -194,8 +211,7 @@ async def generate_sts_async(
     on_progress: STSProgressCallback | None = None,
 ) -> STSResponse:
     """Speech to speech (voice changer); the response carries base64 audio."""
-    _log_request("STS generation", config, request)
-    response: STSResponse = await _orchestrator.execute(config, request, on_progress)
+    response: STSResponse = await _generate("STS generation", config, request, on_progress)
     return response
 
 
@@ -205,7 +221,10 @@ def generate_sts(
     on_progress: STSProgressCallback | None = None,
 ) -> STSResponse:
     """Blocking version of :func:`generate_sts_async`."""
-    return run_sync(generate_sts_async(config, request, on_progress))
+    response: STSResponse = run_sync(
+        _generate("STS generation", config, request, on_progress, blocking=True)
+    )
+    return response
 
 
 # ---------------------------------------------------------------------------- durable jobs
@@ -216,7 +235,7 @@ async def submit_job_async(
 ) -> JobRef | BaseGenerationResponse:
     """Submit without waiting. Polled operations return a :class:`JobRef` to store anywhere;
     direct ones (most image/audio calls) return their response."""
-    _log_request("Job submission", config, request)
+    log_info("Job submission request received", {"config": config, "request": request}, _LOG)
     return await _orchestrator.submit_job(config, request)
 
 

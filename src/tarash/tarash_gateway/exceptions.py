@@ -11,7 +11,7 @@ provider echoes back in an error body never reaches logs or tracebacks.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from tarash.tarash_gateway._secrets import redact_text
 
@@ -29,6 +29,7 @@ __all__ = [
     "ProviderNotFoundError",
     "RateLimitError",
     "TarashException",
+    "TarashTimeoutError",
     "TimeoutError",
     "ValidationError",
     "is_retryable_status",
@@ -61,6 +62,7 @@ class TarashException(Exception):
     """
 
     default_retryable: bool = False
+    default_retry_same_config: bool = True
 
     def __init__(
         self,
@@ -72,6 +74,8 @@ class TarashException(Exception):
         *,
         retryable: bool | None = None,
         retry_after: float | None = None,
+        retry_same_config: bool | None = None,
+        request_sent: bool | None = None,
     ) -> None:
         self.message = redact_text(str(message))
         self.provider = provider
@@ -80,12 +84,57 @@ class TarashException(Exception):
         self.raw_response = raw_response
         self.retryable = self.default_retryable if retryable is None else retryable
         self.retry_after = retry_after
+        self.retry_same_config = (
+            self.default_retry_same_config if retry_same_config is None else retry_same_config
+        )
+        """False: retrying this config is pointless or would pay again (credits exhausted,
+        a failed generation), but a fallback config may still succeed when ``retryable``."""
+        self.request_sent = request_sent
+        """For transport failures: False when the request provably never reached the
+        provider (connection refused, connect timeout, DNS); True or None when it may have."""
         self.execution_metadata: ExecutionMetadata | None = None
         self.job: JobRef | None = None
-        self.retry_same_config = True
-        """False: retrying this config is pointless (e.g. credits exhausted), but a
-        fallback config may still succeed when ``retryable`` is True."""
+        self.outcome_unknown = False
+        """True when this error ended a submit that was sent and whose outcome is unknown:
+        the provider may have accepted (and may bill) it. It is never resent to the same
+        config; ``intent_id`` names its record in the job store (state ``unknown``)."""
+        self.intent_id: str | None = None
         super().__init__(self.message)
+
+    def mark_outcome_unknown(self, intent_id: str | None, *, moving_on: bool) -> Self:
+        """Record that the submit this error ended may have been accepted upstream."""
+        self.outcome_unknown = True
+        self.retry_same_config = False
+        self.intent_id = intent_id
+        where = f"; intent {intent_id} is kept in the job store as 'unknown'" if intent_id else ""
+        self.message = redact_text(
+            f"{self.message} — the request was sent and its outcome is unknown, so it is not "
+            f"resent to this config (that could pay twice){where}"
+            + ("; trying the next config" if moving_on else "")
+        )
+        self.args = (self.message,)
+        return self
+
+    def attach(
+        self,
+        *,
+        job: JobRef | None = None,
+        request_id: str | None = None,
+        execution_metadata: ExecutionMetadata | None = None,
+    ) -> Self:
+        """The one way the gateway adds context after construction.
+
+        ``job`` and ``request_id`` fill in only what is still unknown (the innermost
+        knowledge wins); ``execution_metadata`` always replaces (the outermost call
+        knows every attempt). Returns the exception, for ``raise exc.attach(...)``.
+        """
+        if job is not None and self.job is None:
+            self.job = job
+        if request_id and not self.request_id:
+            self.request_id = request_id
+        if execution_metadata is not None:
+            self.execution_metadata = execution_metadata
+        return self
 
     def _context(self) -> str:
         parts = [f"{k}={v}" for k, v in (("provider", self.provider), ("model", self.model))]
@@ -135,8 +184,17 @@ class ValidationError(TarashException):
         field: str | None = None,
         errors: list[dict[str, Any]] | None = None,
         retryable: bool | None = None,
+        retry_same_config: bool | None = None,
     ) -> None:
-        super().__init__(message, provider, model, request_id, raw_response, retryable=retryable)
+        super().__init__(
+            message,
+            provider,
+            model,
+            request_id,
+            raw_response,
+            retryable=retryable,
+            retry_same_config=retry_same_config,
+        )
         self.field = field
         self.errors = errors or ([{"field": field, "message": self.message}] if field else [])
 
@@ -162,6 +220,7 @@ class HTTPError(TarashException):
         *,
         retryable: bool | None = None,
         retry_after: float | None = None,
+        retry_same_config: bool | None = None,
     ) -> None:
         if retryable is None and status_code is not None:
             retryable = is_retryable_status(status_code)
@@ -173,6 +232,8 @@ class HTTPError(TarashException):
             raw_response,
             retryable=retryable,
             retry_after=retry_after,
+            retry_same_config=retry_same_config,
+            request_sent=True,  # the provider answered
         )
         self.status_code = status_code
 
@@ -222,6 +283,7 @@ class RateLimitError(HTTPError):
         *,
         retryable: bool | None = True,
         retry_after: float | None = None,
+        retry_same_config: bool | None = None,
     ) -> None:
         super().__init__(
             message,
@@ -232,6 +294,7 @@ class RateLimitError(HTTPError):
             status_code,
             retryable=retryable,
             retry_after=retry_after,
+            retry_same_config=retry_same_config,
         )
 
 
@@ -241,8 +304,11 @@ class HTTPConnectionError(TarashException):
     default_retryable = True
 
 
-class TimeoutError(TarashException):
+class TarashTimeoutError(TarashException):
     """The attempt exceeded its time budget (``config.timeout``) or poll budget.
+
+    Named apart from the builtin :class:`TimeoutError`; ``exceptions.TimeoutError`` is
+    kept as an alias for code written against 0.1.0.
 
     When the provider had accepted a job, the gateway asked it to cancel the job
     before raising; ``cancelled_upstream`` tells whether that was confirmed.
@@ -261,17 +327,37 @@ class TimeoutError(TarashException):
         *,
         retryable: bool | None = None,
         cancelled_upstream: bool | None = None,
+        request_sent: bool | None = None,
     ) -> None:
-        super().__init__(message, provider, model, request_id, raw_response, retryable=retryable)
+        super().__init__(
+            message,
+            provider,
+            model,
+            request_id,
+            raw_response,
+            retryable=retryable,
+            request_sent=request_sent,
+        )
         self.timeout_seconds = timeout_seconds
         self.cancelled_upstream = cancelled_upstream
 
 
-class GenerationFailedError(TarashException):
-    """The provider accepted the job but reported that generation failed.
+TimeoutError = TarashTimeoutError
+"""Alias of :class:`TarashTimeoutError` for 0.1.0 code (``except exceptions.TimeoutError``)."""
 
-    Retryable only when the provider marks the failure as transient.
+
+class GenerationFailedError(TarashException):
+    """The provider accepted the job but the generation failed (or came back unusable).
+
+    It moves on to the next config of the chain, but is *not* retried on the same
+    config: a failed generation is usually paid, and the same provider failing the
+    same request again would pay again. A handler that knows a failure was free and
+    transient passes ``retry_same_config=True``; one that knows no provider can do
+    better passes ``retryable=False``.
     """
+
+    default_retryable = True
+    default_retry_same_config = False
 
 
 class OperationNotSupportedError(TarashException, NotImplementedError):

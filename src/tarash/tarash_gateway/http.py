@@ -13,12 +13,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import email.utils
 import hashlib
 import inspect
+import socket
 import threading
 import time
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import AsyncGenerator, Callable, Hashable, Mapping
 from typing import Any, TypeVar
 
 import httpx
@@ -29,7 +31,7 @@ from tarash.tarash_gateway.exceptions import (
     HTTPError,
     RateLimitError,
     TarashException,
-    TimeoutError,
+    TarashTimeoutError,
     ValidationError,
 )
 from tarash.tarash_gateway.logging import log_debug
@@ -74,6 +76,7 @@ class ClientCache:
             asyncio.AbstractEventLoop, dict[Hashable, tuple[Any, Callable[[Any], Any] | None]]
         ] = {}
         self._global: dict[Hashable, tuple[Any, Callable[[Any], Any] | None]] = {}
+        self._closers: dict[asyncio.AbstractEventLoop, AsyncGenerator[None, None]] = {}
 
     def _table(self, loop_bound: bool) -> dict[Hashable, tuple[Any, Callable[[Any], Any] | None]]:
         if not loop_bound:
@@ -81,11 +84,43 @@ class ClientCache:
         loop = asyncio.get_running_loop()
         for stale in [other for other in self._by_loop if other.is_closed()]:
             del self._by_loop[stale]
+            self._closers.pop(stale, None)
         table = self._by_loop.get(loop)
         if table is None:
             table = {}
             self._by_loop[loop] = table
+            self._closers[loop] = self._closer_for(loop, table)
         return table
+
+    def _closer_for(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        table: dict[Hashable, tuple[Any, Callable[[Any], Any] | None]],
+    ) -> AsyncGenerator[None, None]:
+        """An async generator parked on ``loop`` whose clean-up closes ``table``'s clients.
+
+        ``asyncio.run`` (and every well-behaved loop owner) calls
+        ``loop.shutdown_asyncgens()`` before closing the loop; that finalises this
+        generator while the loop still runs, so the cached clients are closed *on
+        their own loop* — not later by the garbage collector on a closed one.
+        """
+
+        async def closer() -> AsyncGenerator[None, None]:
+            try:
+                yield
+            finally:
+                with self._lock:
+                    entries = list(table.values())
+                    table.clear()
+                    if self._by_loop.get(loop) is table:
+                        del self._by_loop[loop]
+                await _close_entries(entries)
+
+        gen = closer()
+        step = gen.__anext__()  # registers it with the loop's asyncgen hooks
+        with contextlib.suppress(StopIteration):
+            step.send(None)  # runs to the yield at once (nothing is awaited before it)
+        return gen
 
     def get(
         self,
@@ -112,24 +147,30 @@ class ClientCache:
             entries: list[tuple[Any, Callable[[Any], Any] | None]] = []
             try:
                 loop = asyncio.get_running_loop()
-                entries.extend(self._by_loop.pop(loop, {}).values())
+                table = self._by_loop.pop(loop, {})
+                entries.extend(table.values())
+                table.clear()  # its loop closer finds nothing left to close
             except RuntimeError:  # pragma: no cover - called outside a loop
                 pass
             entries.extend(self._global.values())
             self._global.clear()
-        for client, close in entries:
-            try:
-                if close is not None:
-                    result = close(client)
-                else:
-                    method = getattr(client, "aclose", None) or getattr(client, "close", None)
-                    if method is None:
-                        continue
-                    result = method()
-                if inspect.isawaitable(result):
-                    await result
-            except Exception:  # pragma: no cover - closing is best effort
-                log_debug("Closing a cached client failed", {"client": type(client).__name__})
+        await _close_entries(entries)
+
+
+async def _close_entries(entries: list[tuple[Any, Callable[[Any], Any] | None]]) -> None:
+    for client, close in entries:
+        try:
+            if close is not None:
+                result = close(client)
+            else:
+                method = getattr(client, "aclose", None) or getattr(client, "close", None)
+                if method is None:
+                    continue
+                result = method()
+            if inspect.isawaitable(result):
+                await result
+        except Exception:  # pragma: no cover - closing is best effort
+            log_debug("Closing a cached client failed", {"client": type(client).__name__})
 
 
 client_cache = ClientCache()
@@ -212,9 +253,16 @@ def error_from_status(
         return AuthenticationError(text, provider, model, request_id, raw_response, status_code)
     if status_code == 402:
         # Payment required: this account will not succeed now, another provider may.
-        error = HTTPError(text, provider, model, request_id, raw_response, 402, retryable=True)
-        error.retry_same_config = False
-        return error
+        return HTTPError(
+            text,
+            provider,
+            model,
+            request_id,
+            raw_response,
+            402,
+            retryable=True,
+            retry_same_config=False,
+        )
     if status_code == 429:
         return RateLimitError(
             text,
@@ -244,16 +292,46 @@ def error_from_transport(
     model: str | None = None,
     timeout_seconds: float | None = None,
 ) -> TarashException:
-    """Map a transport failure (httpx/httpcore/OS/asyncio) to a retryable typed error."""
+    """Map a transport failure (httpx/httpcore/OS/asyncio) to a retryable typed error.
+
+    ``request_sent`` on the result is False only when the request provably never left
+    (connection refused, connect timeout, DNS failure, no free pool slot); for a reset,
+    a read timeout or a broken answer it is True: the provider may have acted on it.
+    """
     name = type(exc).__name__
+    sent = not request_never_sent(exc)
     if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError) or "Timeout" in name:
-        return TimeoutError(
+        return TarashTimeoutError(
             f"request to {provider} timed out ({name})",
             provider,
             model,
             timeout_seconds=timeout_seconds,
+            request_sent=sent,
         )
-    return HTTPConnectionError(f"could not reach {provider}: {name}: {exc}", provider, model)
+    return HTTPConnectionError(
+        f"could not reach {provider}: {name}: {exc}", provider, model, request_sent=sent
+    )
+
+
+_NEVER_SENT_NAMES = frozenset(
+    {"ConnectError", "ConnectTimeout", "PoolTimeout", "gaierror", "ConnectionRefusedError"}
+)
+
+
+def request_never_sent(exc: BaseException) -> bool:
+    """True when ``exc`` (or what it wraps) failed before any byte of the request left."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+            return True
+        if isinstance(current, ConnectionRefusedError | socket.gaierror):
+            return True
+        if type(current).__name__ in _NEVER_SENT_NAMES:
+            return True  # httpcore / aiohttp / SDK-internal equivalents
+        current = current.__cause__ or current.__context__
+    return False
 
 
 async def download_bytes(

@@ -107,6 +107,27 @@ AspectRatio = Annotated[str, AfterValidator(_check_aspect_ratio)]
 _FORMAT_ALIASES = {"ulaw": "mulaw", "μlaw": "mulaw", "mp3": "mp3", "wave": "wav"}
 
 
+_AUDIO_CONTENT_TYPES = {
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "pcm": "audio/pcm",
+    "linear16": "audio/pcm",
+    "opus": "audio/opus",
+    "ogg": "audio/ogg",
+    "flac": "audio/flac",
+    "aac": "audio/aac",
+    "mulaw": "audio/basic",
+    "ulaw": "audio/basic",
+    "alaw": "audio/x-alaw-basic",
+}
+
+
+def format_to_content_type(format: str) -> str:
+    """MIME type of an audio format name (``"mp3"`` → ``"audio/mpeg"``); unknown formats
+    give ``application/octet-stream`` (0.1.0 guessed ``audio/mpeg``)."""
+    return _AUDIO_CONTENT_TYPES.get(format.lower(), "application/octet-stream")
+
+
 class AudioOutputFormat(BaseModel):
     """Audio output format: container/codec, sample rate and bitrate (kbps).
 
@@ -148,17 +169,7 @@ class AudioOutputFormat(BaseModel):
     @property
     def content_type(self) -> str:
         """MIME type of audio in this format."""
-        return {
-            "mp3": "audio/mpeg",
-            "wav": "audio/wav",
-            "pcm": "audio/pcm",
-            "opus": "audio/opus",
-            "ogg": "audio/ogg",
-            "flac": "audio/flac",
-            "aac": "audio/aac",
-            "mulaw": "audio/basic",
-            "alaw": "audio/x-alaw-basic",
-        }.get(self.format, "application/octet-stream")
+        return format_to_content_type(self.format)
 
 
 def parse_audio_format(text: str) -> dict[str, Any]:
@@ -206,6 +217,7 @@ MockErrorKind = Literal[
     "server_error",
     "timeout",
     "connection",
+    "connection_reset",
     "moderation",
     "validation",
     "authentication",
@@ -275,6 +287,14 @@ class RetryPolicy(BaseModel):
         gt=0,
         description="Budget in seconds for the whole call — every retry, backoff and "
         "fallback (read from the first config of the chain). None: only per-attempt timeouts.",
+    )
+    on_unknown_outcome: Literal["fallback", "stop"] = Field(
+        default="fallback",
+        description="When a submit's outcome is unknown (sent, then the connection broke or "
+        "the answer was unreadable or late), it is never resent to the same config. "
+        "'fallback' (default) moves on to the next config — the job may then run at both "
+        "providers; 'stop' ends the chain with that error (marked outcome_unknown), so at "
+        "most one provider can bill. Either way the intent stays in the job store as 'unknown'.",
     )
 
 
@@ -560,6 +580,9 @@ class AttemptMetadata(BaseModel):
     retry_number: int = 0
     is_mock: bool = False
     cancelled_upstream: bool | None = None
+    gate_wait_seconds: float | None = Field(
+        default=None, description="Time spent waiting for a provider request slot."
+    )
 
     @property
     def duration_seconds(self) -> float | None:
@@ -597,7 +620,9 @@ MediaOutput = str | MediaContent
 class BaseGenerationResponse(BaseModel):
     """Fields shared by every response."""
 
-    model_config = ConfigDict(frozen=True, ser_json_bytes="base64", val_json_bytes="base64")
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+    )
 
     request_id: str = Field(description="Tarash-assigned unique ID for this request.")
     status: Literal["completed", "failed"] = "completed"
@@ -806,6 +831,18 @@ ImageProgressCallback = Callable[[ImageGenerationUpdate], None | Awaitable[None]
 TTSProgressCallback = Callable[[TTSUpdate], None | Awaitable[None]]
 STSProgressCallback = Callable[[STSUpdate], None | Awaitable[None]]
 AnyProgressCallback = Callable[[Any], None | Awaitable[None]]
+
+# Names of the published 0.1.0, kept so its users' imports keep working.
+Base64 = str
+AnyDict = dict[str, Any]
+SyncProgressCallback = Callable[[VideoGenerationUpdate], None]
+AsyncProgressCallback = Callable[[VideoGenerationUpdate], Awaitable[None]]
+SyncImageProgressCallback = Callable[[ImageGenerationUpdate], None]
+AsyncImageProgressCallback = Callable[[ImageGenerationUpdate], Awaitable[None]]
+SyncTTSProgressCallback = Callable[[TTSUpdate], None]
+AsyncTTSProgressCallback = Callable[[TTSUpdate], Awaitable[None]]
+SyncSTSProgressCallback = Callable[[STSUpdate], None]
+AsyncSTSProgressCallback = Callable[[STSUpdate], Awaitable[None]]
 
 
 # --------------------------------------------------------------------------- handler protocols

@@ -29,29 +29,31 @@ observers: an exception inside one is logged and never affects the request.
 from __future__ import annotations
 
 import asyncio
-import builtins
 import contextlib
+import hashlib
 import inspect
+import json
 import logging
 import math
 import os
 import random
 import time
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any, TypeVar
-
-from tenacity import AsyncRetrying, retry_if_exception
+from typing import Any, Literal, TypeVar
 
 from tarash.tarash_gateway._secrets import redact_text, redact_value
 from tarash.tarash_gateway.exceptions import (
+    AuthenticationError,
+    ContentModerationError,
     GenerationFailedError,
+    HTTPError,
     OperationNotSupportedError,
     TarashException,
+    TarashTimeoutError,
     ValidationError,
 )
-from tarash.tarash_gateway.exceptions import TimeoutError as GatewayTimeoutError
-from tarash.tarash_gateway.http import error_from_transport
+from tarash.tarash_gateway.http import error_from_transport, request_never_sent
 from tarash.tarash_gateway.jobs import JobRef, JobStatus, get_job_store, utcnow
 from tarash.tarash_gateway.logging import get_logger, log_debug, log_info, log_warning
 from tarash.tarash_gateway.media import MediaTooLargeError
@@ -68,13 +70,16 @@ from tarash.tarash_gateway.models import (
     VideoGenerationResponse,
     operation_for_request,
 )
-from tarash.tarash_gateway.providers.base import (
+from tarash.tarash_gateway.providers.steps import (
     AttemptContext,
-    BaseProviderHandler,
+    CancelOutcome,
     Prepared,
+    StepHandler,
+    Submission,
+    cancel_confirmed,
     new_request_id,
 )
-from tarash.tarash_gateway.registry import get_handler
+from tarash.tarash_gateway.registry import get_handler, resolve_provider_name
 
 __all__ = [
     "Plan",
@@ -82,11 +87,14 @@ __all__ = [
     "cancel_job",
     "execute",
     "get_job_status",
+    "map_exception",
     "mock_forced",
     "plan_chain",
     "record_failure",
+    "run_chain",
     "should_retry",
     "submit_job",
+    "submit_outcome",
     "wait_for_job",
 ]
 
@@ -96,19 +104,23 @@ _logger = get_logger(_LOG)
 MOCK_ENV = "TARASH_GATEWAY_MOCK"
 _MAX_POLL_FAILURES = 5
 _CANCEL_BUDGET = 15.0
+_LOOK_BUDGET = 10.0
+"""Seconds for the one status look taken before a job is given up."""
+_STREAM_IDLE_CAP = 15.0
+"""A status stream silent this long (at most) gets a status poll as a backstop."""
 
 
 # ============================================================================ 1. plan
 
 
-@dataclass
+@dataclass(frozen=True)
 class Plan:
     """One config of the chain with its handler and its prepared request."""
 
     index: int
     config: BaseGenerationConfig
-    handler: Any
-    prepared: Prepared | None  # None: custom handler without the step interface
+    handler: StepHandler
+    prepared: Prepared
     is_mock: bool
 
 
@@ -117,9 +129,11 @@ def mock_forced() -> bool:
     return os.environ.get(MOCK_ENV, "").strip().lower() in ("1", "true", "yes", "on")
 
 
-def _handler_for(config: BaseGenerationConfig, override: Any = None) -> tuple[Any, bool]:
+def _handler_for(
+    config: BaseGenerationConfig, override: StepHandler | None = None
+) -> tuple[StepHandler, bool]:
     if override is not None:
-        return override, bool(getattr(override, "name", "") == "mock")
+        return override, override.name == "mock"
     if config.is_mock or mock_forced():
         return get_handler("mock"), True
     return get_handler(config.provider), False
@@ -129,7 +143,7 @@ def plan_chain(
     spec: OperationSpec,
     chain: list[BaseGenerationConfig],
     request: BaseGenerationRequest,
-    override: Any,
+    override: StepHandler | None = None,
 ) -> list[Plan]:
     """Resolve a handler for every config and prepare the request for each (no network).
 
@@ -143,19 +157,7 @@ def plan_chain(
                 f"got {type(config).__name__} (chain position {index})"
             )
         handler, is_mock = _handler_for(config, override if index == 0 else None)
-        if isinstance(handler, BaseProviderHandler):
-            prepared = handler.prepare(spec.name, config, request)
-        else:
-            if not callable(getattr(handler, f"{spec.method}_async", None)) and not callable(
-                getattr(handler, spec.method, None)
-            ):
-                raise OperationNotSupportedError(
-                    f"provider {config.provider!r} does not support {spec.name} generation "
-                    f"(its handler has no {spec.method} method)",
-                    config.provider,
-                    config.model,
-                )
-            prepared = None
+        prepared = handler.prepare(spec.name, config, request)
         plans.append(Plan(index, config, handler, prepared, is_mock))
     return plans
 
@@ -255,10 +257,14 @@ async def execute(
     request: BaseGenerationRequest,
     on_progress: Callable[[Any], Any] | None = None,
     *,
-    handler: Any = None,
+    handler: StepHandler | None = None,
     use_fallbacks: bool = True,
+    blocking: bool = False,
 ) -> Any:
     """Run one generation through the config chain; returns the operation's response.
+
+    ``blocking`` tells custom handlers that the caller used the blocking API (their
+    sync method is then preferred).
 
     Raises:
         TarashException: the last error when every config failed (with
@@ -278,68 +284,57 @@ async def execute(
         plans = plan_chain(spec, chain, request, handler)
     except TarashException as exc:
         metadata.ended_at = utcnow()
-        exc.execution_metadata = metadata
+        exc.attach(execution_metadata=metadata)
         raise
 
-    total = config.retry.total_timeout
-    deadline = time.monotonic() + total if total else math.inf
-    last_error: TarashException | None = None
-    for plan in plans:
-        if time.monotonic() >= deadline:
-            break
-        try:
-            response = await _attempts_for_config(
-                plan, spec, request, request_id, metadata, progress, deadline
-            )
-        except TarashException as exc:
-            last_error = exc
-            if not exc.retryable:
-                break
-            log_info(
-                "Config failed with a retryable error; trying the next config",
-                {"request_id": request_id, "provider": plan.config.provider, "error": str(exc)},
-                _LOG,
-            )
-            continue
-        metadata.ended_at = utcnow()
-        log_info(
-            f"{spec.name} generation completed",
-            {
-                "request_id": request_id,
-                "provider": plan.config.provider,
-                "attempts": metadata.total_attempts,
-            },
-            _LOG,
-        )
-        final = response.model_copy(
-            update={"execution_metadata": metadata, "request_id": request_id}
-        )
-        await progress.send(
-            status="completed",
-            progress_percent=100,
-            result=final,
-            provider=plan.config.provider,
-            model=plan.config.model,
-            provider_request_id=final.provider_request_id,
-            attempt=metadata.total_attempts,
-        )
-        return final
+    async def attempt(plan: Plan, ctx: AttemptContext, record: AttemptMetadata) -> Any:
+        return await _one_attempt(plan, spec, ctx, record, progress)
 
-    if last_error is None:  # the total budget was spent before any attempt could start
-        last_error = GatewayTimeoutError(
-            f"total_timeout of {total}s spent before any attempt", config.provider, config.model
+    async def failed(ctx: AttemptContext, record: AttemptMetadata, exc: TarashException) -> None:
+        await progress.send(
+            status="failed",
+            error=str(exc),
+            provider=ctx.provider,
+            model=ctx.model,
+            attempt=record.attempt_number,
+            config_index=ctx.config_index,
+            is_fallback=ctx.is_fallback,
+            provider_request_id=record.request_id,
         )
+
+    plan, response = await run_chain(
+        plans,
+        request_id=request_id,
+        metadata=metadata,
+        attempt=attempt,
+        total_timeout=config.retry.total_timeout,
+        blocking=blocking,
+        on_failure=failed,
+    )
     metadata.ended_at = utcnow()
-    last_error.execution_metadata = metadata
-    log_warning(
-        f"{spec.name} generation failed",
-        {"request_id": request_id, "error": str(last_error), "attempts": metadata.total_attempts},
+    log_info(
+        f"{spec.name} generation completed",
+        {
+            "request_id": request_id,
+            "provider": plan.config.provider,
+            "attempts": len(metadata.attempts),
+        },
         _LOG,
     )
-    raise last_error
+    final = response.model_copy(update={"execution_metadata": metadata, "request_id": request_id})
+    await progress.send(
+        status="completed",
+        progress_percent=100,
+        result=final,
+        provider=plan.config.provider,
+        model=plan.config.model,
+        provider_request_id=final.provider_request_id,
+        attempt=metadata.total_attempts,
+    )
+    return final
 
 
-# ============================================================================ 2. attempts
+# ============================================================================ 2. the attempt engine
 
 
 def backoff_delay(policy: RetryPolicy, attempt_number: int, exc: BaseException | None) -> float:
@@ -357,23 +352,92 @@ def backoff_delay(policy: RetryPolicy, attempt_number: int, exc: BaseException |
 
 def should_retry(policy: RetryPolicy, exc: BaseException) -> bool:
     """Whether ``exc`` may be retried on the same config (timeouts go to the next config
-    unless ``retry_on_timeout``)."""
+    unless ``retry_on_timeout``; unknown submit outcomes and failed generations never)."""
     if not isinstance(exc, TarashException) or not exc.retryable:
         return False
     if not exc.retry_same_config:
         return False
-    return not (isinstance(exc, GatewayTimeoutError) and not policy.retry_on_timeout)
+    return not (isinstance(exc, TarashTimeoutError) and not policy.retry_on_timeout)
 
 
-async def _attempts_for_config(
-    plan: Plan,
-    spec: OperationSpec,
-    request: BaseGenerationRequest,
+def _moves_on(plan: Plan, exc: TarashException) -> bool:
+    """Whether the chain continues with the next config after ``exc`` ended this one."""
+    if not exc.retryable:
+        return False
+    return not (exc.outcome_unknown and plan.config.retry.on_unknown_outcome == "stop")
+
+
+AttemptFn = Callable[[Plan, AttemptContext, AttemptMetadata], Awaitable[T]]
+FailureHook = Callable[[AttemptContext, AttemptMetadata, TarashException], Awaitable[None]]
+
+
+async def run_chain(
+    plans: list[Plan],
+    *,
     request_id: str,
     metadata: ExecutionMetadata,
-    progress: _Progress,
-    deadline: float = math.inf,
-) -> BaseGenerationResponse:
+    attempt: AttemptFn[T],
+    total_timeout: float | None = None,
+    blocking: bool = False,
+    on_failure: FailureHook | None = None,
+) -> tuple[Plan, T]:
+    """The one attempt engine: every config of the chain in order, each retried under its
+    ``RetryPolicy`` (backoff with jitter, Retry-After), within the call's total budget.
+
+    ``attempt`` does the work of one attempt (a whole generation, or opening a speech
+    stream up to its first chunk); every call gets a fresh :class:`AttemptContext` and
+    an :class:`AttemptMetadata` record in ``metadata``. Returns the plan that
+    succeeded and what ``attempt`` returned; raises the last error (with the metadata
+    attached) when no config succeeded, or the first that ends the chain.
+    """
+    deadline = time.monotonic() + total_timeout if total_timeout else math.inf
+    last_error: TarashException | None = None
+    for plan in plans:
+        if time.monotonic() >= deadline:
+            break
+        try:
+            result = await _config_attempts(
+                plan, request_id, metadata, attempt, deadline, blocking, on_failure
+            )
+        except TarashException as exc:
+            last_error = exc
+            if not _moves_on(plan, exc):
+                break
+            log_info(
+                "Config failed with a retryable error; trying the next config",
+                {"request_id": request_id, "provider": plan.config.provider, "error": str(exc)},
+                _LOG,
+            )
+            continue
+        return plan, result
+    if last_error is None:  # the total budget was spent before any attempt could start
+        first = plans[0].config
+        last_error = TarashTimeoutError(
+            f"total_timeout of {total_timeout}s spent before any attempt",
+            first.provider,
+            first.model,
+            request_sent=False,
+        )
+    metadata.ended_at = utcnow()
+    log_warning(
+        "Generation failed",
+        {"request_id": request_id, "error": str(last_error), "attempts": metadata.total_attempts},
+        _LOG,
+    )
+    raise last_error.attach(execution_metadata=metadata)
+
+
+async def _config_attempts(
+    plan: Plan,
+    request_id: str,
+    metadata: ExecutionMetadata,
+    attempt: AttemptFn[T],
+    deadline: float,
+    blocking: bool,
+    on_failure: FailureHook | None,
+) -> T:
+    from tenacity import AsyncRetrying, retry_if_exception  # first use only: import cost
+
     policy = plan.config.retry
 
     def left() -> float:
@@ -414,7 +478,7 @@ async def _attempts_for_config(
             metadata.fallback_triggered = metadata.fallback_triggered or plan.index > 0
             ctx = AttemptContext(
                 request_id=request_id,
-                operation=spec.name,
+                operation=plan.prepared.operation,
                 config=plan.config,
                 provider=plan.config.provider,
                 deadline=min(time.monotonic() + plan.config.timeout, deadline),
@@ -422,118 +486,67 @@ async def _attempts_for_config(
                 config_index=plan.index,
                 is_fallback=plan.index > 0,
                 is_mock=plan.is_mock,
-                warnings=list(plan.prepared.warnings) if plan.prepared else [],
+                blocking=blocking,
+                warnings=list(plan.prepared.warnings),
             )
             try:
-                response = await _one_attempt(plan, spec, request, ctx, record, progress)
+                result = await attempt(plan, ctx, record)
             except TarashException as exc:
-                record_failure(record, exc)
-                await progress.send(
-                    status="failed",
-                    error=str(exc),
-                    provider=ctx.provider,
-                    model=ctx.model,
-                    attempt=record.attempt_number,
-                    config_index=plan.index,
-                    is_fallback=plan.index > 0,
-                    provider_request_id=record.request_id,
-                )
+                record_failure(record, exc, ctx)
+                if on_failure is not None:
+                    await on_failure(ctx, record, exc)
                 raise
             except asyncio.CancelledError:
                 record.ended_at = utcnow()
                 record.error_type = "CancelledError"
                 record.error_message = "cancelled by the caller"
+                record.request_id = record.request_id or request_id
                 raise
             record.status = "success"
             record.ended_at = utcnow()
-            record.request_id = record.request_id or response.provider_request_id
+            record.request_id = record.request_id or request_id
+            record.gate_wait_seconds = ctx.gate_wait_seconds or None
             metadata.successful_attempt = record.attempt_number
-            return response
+            return result
     raise AssertionError("unreachable: tenacity re-raises the last error")  # pragma: no cover
 
 
-def record_failure(record: AttemptMetadata, exc: TarashException) -> None:
-    """Close a failed attempt's record (shared by calls, jobs and TTS streams)."""
+def record_failure(
+    record: AttemptMetadata, exc: TarashException, ctx: AttemptContext | None = None
+) -> None:
+    """Close a failed attempt's record (shared by calls, jobs and TTS streams).
+
+    Every record carries a request id: the provider's where there is one, ours otherwise.
+    """
     record.ended_at = utcnow()
     record.status = "failed"
     record.error_type = type(exc).__name__
     record.error_message = exc.message
     record.is_retryable = exc.retryable
-    record.request_id = record.request_id or exc.request_id
-    if isinstance(exc, GatewayTimeoutError):
+    record.request_id = record.request_id or exc.request_id or (ctx.request_id if ctx else None)
+    if ctx is not None and ctx.gate_wait_seconds:
+        record.gate_wait_seconds = ctx.gate_wait_seconds
+    if isinstance(exc, TarashTimeoutError):
         record.cancelled_upstream = exc.cancelled_upstream
 
 
 async def _one_attempt(
     plan: Plan,
     spec: OperationSpec,
-    request: BaseGenerationRequest,
     ctx: AttemptContext,
     record: AttemptMetadata,
     progress: _Progress,
 ) -> BaseGenerationResponse:
-    if plan.prepared is None:
-        response = await _custom_handler_attempt(plan, spec, request, ctx, progress)
-    else:
-        response = await _step_attempt(plan.handler, ctx, plan.prepared, record, progress)
+    response = await _step_attempt(plan, ctx, record, progress)
     if not isinstance(response, spec.response_type):
         raise GenerationFailedError(
-            f"{ctx.provider} returned {type(response).__name__} for a {spec.name} request",
+            f"{ctx.provider} returned {type(response).__name__} for a {spec.name} request "
+            f"(expected {spec.response_type.__name__})",
             ctx.provider,
             ctx.model,
+            retryable=False,  # a handler bug: no provider call can fix it
         )
     _check_not_empty(response, ctx)
-    return response
-
-
-async def _custom_handler_attempt(
-    plan: Plan,
-    spec: OperationSpec,
-    request: BaseGenerationRequest,
-    ctx: AttemptContext,
-    progress: _Progress,
-) -> BaseGenerationResponse:
-    """A user handler with only ``generate_*`` methods: one call under the attempt deadline.
-
-    The caller's ``on_progress`` is forwarded, its updates stamped with our request id,
-    provider, model and attempt.
-    """
-
-    async def forward(update: Any) -> None:
-        fields = update.model_dump(exclude={"request_id", "elapsed_seconds"}, exclude_none=True)
-        fields.update(provider=ctx.provider, model=ctx.model, attempt=ctx.attempt_number)
-        await progress.send(**fields)
-
-    method = getattr(plan.handler, f"{spec.method}_async", None)
-    try:
-        async with asyncio.timeout(ctx.remaining()):
-            if callable(method):
-                response = await method(plan.config, request, forward)
-            else:
-                sync_method = getattr(plan.handler, spec.method)
-                loop = asyncio.get_running_loop()
-
-                def forward_sync(update: Any) -> None:
-                    asyncio.run_coroutine_threadsafe(forward(update), loop).result(30)
-
-                response = await asyncio.to_thread(sync_method, plan.config, request, forward_sync)
-    except builtins.TimeoutError as exc:
-        raise GatewayTimeoutError(
-            f"{ctx.provider} did not answer within {plan.config.timeout:g}s",
-            ctx.provider,
-            ctx.model,
-            timeout_seconds=plan.config.timeout,
-        ) from exc
-    except (TarashException, asyncio.CancelledError):
-        raise
-    except Exception as exc:
-        raise _map_exception(None, ctx, exc) from exc
-    if not isinstance(response, spec.response_type):
-        raise GenerationFailedError(
-            f"handler returned {type(response).__name__}, expected {spec.response_type.__name__}",
-            ctx.provider,
-            ctx.model,
-        )
     return response
 
 
@@ -552,33 +565,44 @@ def _check_not_empty(response: BaseGenerationResponse, ctx: AttemptContext) -> N
             ctx.model,
             response.provider_request_id,
             response.raw_response,
-            retryable=True,
         )
 
 
 # ============================================================================ 3-5. steps
 
 
-def _map_exception(
-    handler: BaseProviderHandler | None, ctx: AttemptContext, exc: BaseException
+def map_exception(
+    handler: StepHandler | None, ctx: AttemptContext, exc: BaseException
 ) -> TarashException:
-    """The typed error for an exception a handler let through."""
+    """The typed error for an exception a handler let through (the one mapping of the core)."""
+    if isinstance(exc, TarashException):
+        return exc
     mapped = handler.map_error(exc, ctx) if handler is not None else None
     if mapped is not None:
+        if mapped.request_sent is None and request_never_sent(exc):
+            mapped.request_sent = False  # e.g. an SDK's connection error wrapping a refusal
         return mapped
     if isinstance(exc, MediaTooLargeError):
         return ValidationError(str(exc), ctx.provider, ctx.model, field="media")
+    if isinstance(exc, NotImplementedError):
+        return OperationNotSupportedError(
+            f"{ctx.provider} does not implement this: {exc}", ctx.provider, ctx.model
+        )
     module = type(exc).__module__
-    if isinstance(exc, OSError | builtins.TimeoutError) or module.startswith(
+    if isinstance(exc, OSError | TimeoutError) or module.startswith(
         ("httpx", "httpcore", "httpx2", "aiohttp")
     ):
         return error_from_transport(exc, provider=ctx.provider, model=ctx.model)
+    # Unexpected: we cannot tell what reached the provider (e.g. an unreadable answer).
     return GenerationFailedError(
-        f"{ctx.provider} raised {type(exc).__name__}: {exc}", ctx.provider, ctx.model
+        f"{ctx.provider} raised {type(exc).__name__}: {exc}",
+        ctx.provider,
+        ctx.model,
+        request_sent=True,
     )
 
 
-async def _guard(handler: BaseProviderHandler, ctx: AttemptContext, call: Awaitable[T]) -> T:
+async def _guard(handler: StepHandler, ctx: AttemptContext, call: Awaitable[T]) -> T:
     """Await a handler step, translating SDK/transport exceptions into typed errors.
 
     An SDK's own timeout (``TimeoutError`` from inside the step) becomes a retryable
@@ -590,43 +614,175 @@ async def _guard(handler: BaseProviderHandler, ctx: AttemptContext, call: Awaita
     except (TarashException, asyncio.CancelledError):
         raise
     except Exception as exc:
-        raise _map_exception(handler, ctx, exc) from exc
+        raise map_exception(handler, ctx, exc) from exc
+
+
+# ---------------------------------------------------------------------------- submit
+
+
+_REFUSED = (
+    ValidationError,
+    AuthenticationError,
+    ContentModerationError,
+    HTTPError,
+    OperationNotSupportedError,
+)
+
+SubmitOutcome = Literal["not_sent", "failed", "unknown"]
+
+
+def submit_outcome(exc: TarashException) -> SubmitOutcome:
+    """What a failed submit means for the money: was a job possibly created?
+
+    * ``not_sent`` — the provider answered with a refusal (an HTTP error status, a
+      validation, moderation or auth error), or the request never left (connection
+      refused, connect timeout, DNS): nothing runs, a retry cannot pay twice;
+    * ``failed`` — the provider answered that the generation failed (a
+      :class:`GenerationFailedError` it reported);
+    * ``unknown`` — anything else: a reset after sending, a truncated or unreadable
+      answer, a read timeout, an unexpected exception. The job may exist.
+    """
+    if exc.outcome_unknown:
+        return "unknown"
+    if isinstance(exc, _REFUSED) or exc.request_sent is False:
+        return "not_sent"
+    if isinstance(exc, GenerationFailedError) and exc.request_sent is not True:
+        return "failed"
+    return "unknown"
+
+
+def payload_digest(payload: Any) -> str:
+    """A stable hash of a prepared payload (media by their description, not their bytes)."""
+    text = json.dumps(payload, sort_keys=True, default=repr, ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def _submit(handler: StepHandler, ctx: AttemptContext, prepared: Prepared) -> Submission:
+    """Send a prepared request under the submission semantics (see the README).
+
+    Before it is sent, an intent (our id, provider, model, payload hash) is written
+    to the job store; when the provider accepts, the intent becomes the job record
+    before anything else happens. A submit that failed before the provider could
+    have accepted it is an ordinary error (retried as usual); one whose outcome is
+    unknown keeps its error type, is marked ``outcome_unknown`` and is never resent to
+    this config — its intent stays in the store as ``unknown``.
+    """
+    intent_id = f"{ctx.request_id}.{ctx.attempt_number}"
+    store = _Intents(intent_id)
+    await store.begin(ctx, prepared)
+    try:
+        async with asyncio.timeout(ctx.remaining()):
+            submission = await _guard(handler, ctx, handler.submit(ctx, prepared))
+    except TimeoutError as exc:
+        raise await store.unknown(
+            ctx,
+            TarashTimeoutError(
+                f"{ctx.provider} did not answer the {ctx.operation} submit within "
+                f"{ctx.config.timeout:g}s",
+                ctx.provider,
+                ctx.model,
+                timeout_seconds=ctx.config.timeout,
+            ),
+        ) from exc
+    except asyncio.CancelledError:
+        await asyncio.shield(store.mark("unknown", "cancelled while the submit was in flight"))
+        raise
+    except TarashException as exc:
+        outcome = submit_outcome(exc)
+        if outcome != "unknown":
+            await store.mark(outcome, redact_text(str(exc)))
+            raise
+        await store.unknown(ctx, exc)
+        raise
+    if isinstance(submission, JobRef):
+        await asyncio.shield(store.accepted(submission))
+    else:
+        await store.mark("completed", None)
+    return submission
+
+
+class _Intents:
+    """The job-store side of one submit (stores without intent support are skipped)."""
+
+    def __init__(self, intent_id: str) -> None:
+        self.intent_id = intent_id
+        self.store: Any = get_job_store()
+        self.enabled = callable(getattr(self.store, "record_intent", None))
+
+    async def _safely(self, call: Awaitable[None], what: str) -> None:
+        try:
+            await call
+        except Exception:
+            log_warning(
+                "Job store write failed",
+                {"intent": self.intent_id, "what": what},
+                _LOG,
+                exc_info=True,
+            )
+
+    async def begin(self, ctx: AttemptContext, prepared: Prepared) -> None:
+        if not self.enabled:
+            return
+        from tarash.tarash_gateway.jobs import SubmitIntent
+
+        intent = SubmitIntent(
+            intent_id=self.intent_id,
+            request_id=ctx.request_id,
+            provider=ctx.provider,
+            model=ctx.model,
+            operation=ctx.operation,
+            payload_hash=payload_digest(prepared.payload),
+            base_url=ctx.config.base_url,
+            attempt_number=ctx.attempt_number,
+        )
+        # Durable before the request leaves: a crash during the send leaves it findable.
+        await self._safely(self.store.record_intent(intent), "intent")
+
+    async def mark(self, state: str, error: str | None) -> None:
+        if self.enabled:
+            await self._safely(self.store.update_intent(self.intent_id, state, error), state)
+
+    async def accepted(self, job: JobRef) -> None:
+        if self.enabled:
+            await self._safely(self.store.resolve_intent(self.intent_id, job), "accepted")
+        else:
+            await _store_write(job, "submitted")
+
+    async def unknown(self, ctx: AttemptContext, exc: TarashException) -> TarashException:
+        await asyncio.shield(self.mark("unknown", redact_text(str(exc))))
+        moving_on = ctx.config.retry.on_unknown_outcome == "fallback"
+        return exc.mark_outcome_unknown(
+            self.intent_id if self.enabled else None, moving_on=moving_on
+        )
 
 
 async def _step_attempt(
-    handler: BaseProviderHandler,
+    plan: Plan,
     ctx: AttemptContext,
-    prepared: Prepared,
-    record: AttemptMetadata | None,
+    record: AttemptMetadata,
     progress: _Progress,
 ) -> BaseGenerationResponse:
     async def report(status: JobStatus) -> None:
         await progress.observe(ctx, None, status)
 
     ctx.report = report
-    try:
-        async with asyncio.timeout(ctx.remaining()):
-            submission = await _guard(handler, ctx, handler.submit(ctx, prepared))
-    except builtins.TimeoutError as exc:
-        raise GatewayTimeoutError(
-            f"{ctx.provider} did not accept the {ctx.operation} request within "
-            f"{ctx.config.timeout:g}s",
-            ctx.provider,
-            ctx.model,
-            timeout_seconds=ctx.config.timeout,
-        ) from exc
+    submission = await _submit(plan.handler, ctx, plan.prepared)
     if isinstance(submission, BaseGenerationResponse):
+        record.request_id = submission.provider_request_id
         return submission
     job = submission
-    if record is not None:
-        record.request_id = job.provider_request_id
+    record.request_id = job.provider_request_id
     if _logger.isEnabledFor(logging.DEBUG):  # the dump is not free on the hot path
         log_debug(
             "Job accepted",
             {"request_id": ctx.request_id, "job": job.model_dump(mode="json")},
             _LOG,
         )
-    return await _wait(handler, ctx, job, progress, accepted=True)
+    await progress.observe(ctx, job, JobStatus(state="queued"))
+    return await _wait(plan.handler, ctx, job, progress)
+
+
+# ---------------------------------------------------------------------------- wait
 
 
 class _PollBudgetExceeded(Exception):
@@ -650,46 +806,33 @@ async def _store_write(job: JobRef, state: str, error: str | None = None) -> Non
         )
 
 
-async def _abandon(
-    handler: BaseProviderHandler, ctx: AttemptContext, job: JobRef, reason: str
-) -> bool:
-    """Our wait for ``job`` ended early: cancel it upstream, or record it as abandoned."""
-    cancelled = await _cancel_upstream(handler, ctx, job)
-    await _store_write(job, "cancelled" if cancelled else "abandoned", redact_text(reason))
-    return cancelled
-
-
 async def _wait(
-    handler: BaseProviderHandler,
-    ctx: AttemptContext,
-    job: JobRef,
-    progress: _Progress,
-    *,
-    accepted: bool = False,
+    handler: StepHandler, ctx: AttemptContext, job: JobRef, progress: _Progress
 ) -> BaseGenerationResponse:
     """Observe ``job`` until it finishes, then fetch its result.
 
     Whatever ends the wait early — the deadline, the poll budget, the caller's
-    cancellation, a polling error, an exception from a callback — the job is cancelled
-    upstream first (or, when the provider cannot confirm, kept in the job store as
-    ``abandoned`` and attached to the error), so a retry or fallback never leaves a
+    cancellation, a polling error, an exception from a callback — the job is looked
+    at once before it is given up: a finished job's result is fetched (and returned,
+    unless the caller cancelled), never thrown away; otherwise it is cancelled
+    upstream, or, when the provider cannot confirm, kept in the job store as
+    ``abandoned`` and attached to the error, so a retry or fallback never leaves a
     paid job running unnoticed.
     """
-    if accepted:
-        await _store_write(job, "submitted")
     try:
-        if accepted:
-            await progress.observe(ctx, job, JobStatus(state="queued"))
         async with asyncio.timeout(ctx.remaining()):
             final = await _observe(handler, ctx, job, progress)
-    except (builtins.TimeoutError, _PollBudgetExceeded) as exc:
+    except (TimeoutError, _PollBudgetExceeded) as exc:
         reason = (
             f"{ctx.config.max_poll_attempts} status polls"
             if isinstance(exc, _PollBudgetExceeded)
             else f"{ctx.config.timeout:g}s"
         )
-        cancelled = await asyncio.shield(_abandon(handler, ctx, job, f"timeout ({reason})"))
-        error = GatewayTimeoutError(
+        outcome = await asyncio.shield(_give_up(handler, ctx, job, f"timeout ({reason})"))
+        if isinstance(outcome, BaseGenerationResponse):
+            return outcome
+        cancelled = outcome
+        raise TarashTimeoutError(
             f"{ctx.operation} job on {ctx.provider} did not finish within {reason}"
             + ("; cancelled upstream" if cancelled else "; upstream cancel not confirmed"),
             ctx.provider,
@@ -697,16 +840,15 @@ async def _wait(
             job.provider_request_id,
             timeout_seconds=ctx.config.timeout,
             cancelled_upstream=cancelled,
-        )
-        if not cancelled:
-            error.job = job
-        raise error from None
+        ).attach(job=None if cancelled else job) from None
     except BaseException as exc:
-        reason = "cancelled by the caller" if isinstance(exc, asyncio.CancelledError) else str(exc)
-        await asyncio.shield(_abandon(handler, ctx, job, reason))
+        caller = isinstance(exc, asyncio.CancelledError)
+        reason = "cancelled by the caller" if caller else str(exc)
+        outcome = await asyncio.shield(_give_up(handler, ctx, job, reason, keep_result=caller))
+        if isinstance(outcome, BaseGenerationResponse):
+            return outcome
         if isinstance(exc, TarashException):
-            exc.job = exc.job or job
-            exc.request_id = exc.request_id or job.provider_request_id
+            exc.attach(job=job, request_id=job.provider_request_id)
         raise
 
     if final.state == "completed":
@@ -724,15 +866,54 @@ async def _wait(
             final.raw,
             retryable=final.state == "failed",
         )
-    err.request_id = err.request_id or job.provider_request_id
-    raise err
+    raise err.attach(request_id=job.provider_request_id)
+
+
+async def _give_up(
+    handler: StepHandler,
+    ctx: AttemptContext,
+    job: JobRef,
+    reason: str,
+    *,
+    keep_result: bool = False,
+) -> BaseGenerationResponse | bool:
+    """Our wait for ``job`` ends early: look once, then fetch, cancel or record it.
+
+    Returns the response when the job turned out finished (unless ``keep_result``:
+    the caller is gone, so the job stays ``result_pending`` in the store, fetchable);
+    otherwise whether the cancel was confirmed.
+    """
+    finished = False
+    try:
+        async with asyncio.timeout(_LOOK_BUDGET):
+            status = await _guard(handler, ctx, handler.status(ctx, job))
+        finished = status.state == "completed"
+    except (TarashException, TimeoutError) as exc:
+        log_debug("Status look before giving up failed", {"error": str(exc)}, _LOG)
+    if not finished:
+        outcome = await _cancel_upstream(handler, ctx, job)
+        if cancel_confirmed(outcome):
+            await _store_write(job, "cancelled", redact_text(reason))
+            return True
+        finished = outcome == "already_completed"
+        if not finished:
+            await _store_write(job, "abandoned", redact_text(reason))
+            return False
+    # Finished upstream (and paid): never throw the result away.
+    if keep_result:
+        await _store_write(job, "result_pending", "finished upstream; " + redact_text(reason))
+        return False
+    try:
+        return await _fetch_result(handler, ctx, job)
+    except TarashException:
+        return False  # _fetch_result left it as result_pending
 
 
 _RESULT_TRIES = 3
 
 
 async def _fetch_result(
-    handler: BaseProviderHandler, ctx: AttemptContext, job: JobRef
+    handler: StepHandler, ctx: AttemptContext, job: JobRef
 ) -> BaseGenerationResponse:
     """Fetch a completed job's result, retrying the (idempotent) fetch itself on transient
     errors: resubmitting would pay for the job twice."""
@@ -740,8 +921,8 @@ async def _fetch_result(
         try:
             async with asyncio.timeout(max(ctx.remaining(), 30.0)):
                 response = await _guard(handler, ctx, handler.result(ctx, job))
-        except builtins.TimeoutError:
-            error: TarashException = GatewayTimeoutError(
+        except TimeoutError:
+            error: TarashException = TarashTimeoutError(
                 f"fetching the result of {job.provider_request_id} timed out",
                 ctx.provider,
                 ctx.model,
@@ -754,22 +935,9 @@ async def _fetch_result(
             return response
         if not error.retryable or attempt == _RESULT_TRIES:
             await _store_write(job, "result_pending", redact_text(str(error)))
-            error.job = error.job or job
-            error.request_id = error.request_id or job.provider_request_id
-            raise error
+            raise error.attach(job=job, request_id=job.provider_request_id)
         await asyncio.sleep(min(0.5 * attempt, max(0.0, ctx.remaining())))
     raise AssertionError("unreachable")  # pragma: no cover
-
-
-async def _as_generator(stream: AsyncIterator[JobStatus]) -> AsyncGenerator[JobStatus, None]:
-    """Wrap any async iterator so ``aclosing`` can close the provider's stream early."""
-    try:
-        async for item in stream:
-            yield item
-    finally:
-        closer = getattr(stream, "aclose", None)
-        if closer is not None:
-            await closer()
 
 
 def _next_delay(ctx: AttemptContext, status: JobStatus | None, previous: float) -> float:
@@ -782,24 +950,83 @@ def _next_delay(ctx: AttemptContext, status: JobStatus | None, previous: float) 
     return min(cap, max(0.25, previous * 1.5))
 
 
-async def _observe(
-    handler: BaseProviderHandler, ctx: AttemptContext, job: JobRef, progress: _Progress
-) -> JobStatus:
-    stream: AsyncIterator[JobStatus] | None = handler.watch(ctx, job)
-    if stream is not None:
-        try:
-            async with contextlib.aclosing(_as_generator(stream)) as statuses:
-                async for status in statuses:
+def _stream_idle(ctx: AttemptContext) -> float:
+    """How long a status stream may stay silent before a backstop poll (< the attempt)."""
+    return max(0.5, min(_STREAM_IDLE_CAP, 2 * ctx.config.poll_interval, ctx.remaining() / 3))
+
+
+async def _watch(
+    handler: StepHandler,
+    ctx: AttemptContext,
+    job: JobRef,
+    progress: _Progress,
+    stream: AsyncIterator[JobStatus],
+) -> JobStatus | None:
+    """Follow the handler's status stream; ``None`` when it ended or broke (poll instead).
+
+    A stream silent for :func:`_stream_idle` seconds gets one status poll as a
+    backstop while it stays open, so a stalled stream never is the only observation.
+    """
+    iterator = aiter(stream)
+    pending: asyncio.Future[JobStatus] | None = None
+    try:
+        while True:
+            if pending is None:
+                pending = asyncio.ensure_future(anext(iterator))
+            done, _ = await asyncio.wait({pending}, timeout=_stream_idle(ctx))
+            if not done:
+                status = await _backstop_poll(handler, ctx, job)
+                if status is not None:
                     await progress.observe(ctx, job, status)
                     if status.is_terminal:
                         return status
-        except (asyncio.CancelledError, builtins.TimeoutError):
-            raise
-        except Exception as exc:
-            mapped = exc if isinstance(exc, TarashException) else _map_exception(handler, ctx, exc)
-            if not mapped.retryable:
-                raise mapped from exc
-            log_debug("Status stream broke; polling instead", {"error": str(mapped)}, _LOG)
+                continue
+            task, pending = pending, None
+            try:
+                status = task.result()
+            except StopAsyncIteration:
+                return None
+            await progress.observe(ctx, job, status)
+            if status.is_terminal:
+                return status
+    except (asyncio.CancelledError, TimeoutError):
+        raise
+    except Exception as exc:
+        mapped = map_exception(handler, ctx, exc)
+        if not mapped.retryable:
+            raise mapped from exc
+        log_debug("Status stream broke; polling instead", {"error": str(mapped)}, _LOG)
+        return None
+    finally:
+        if pending is not None:
+            pending.cancel()
+            with contextlib.suppress(BaseException):
+                await pending
+        closer = getattr(stream, "aclose", None)
+        if closer is not None:
+            with contextlib.suppress(Exception):
+                await closer()
+
+
+async def _backstop_poll(
+    handler: StepHandler, ctx: AttemptContext, job: JobRef
+) -> JobStatus | None:
+    try:
+        async with asyncio.timeout(min(_LOOK_BUDGET, max(0.1, ctx.remaining()))):
+            return await _guard(handler, ctx, handler.status(ctx, job))
+    except (TarashException, TimeoutError) as exc:
+        log_debug("Backstop status poll failed", {"error": str(exc)}, _LOG)
+        return None
+
+
+async def _observe(
+    handler: StepHandler, ctx: AttemptContext, job: JobRef, progress: _Progress
+) -> JobStatus:
+    stream = handler.watch(ctx, job)
+    if stream is not None:
+        final = await _watch(handler, ctx, job, progress, stream)
+        if final is not None:
+            return final
     delay = min(ctx.config.poll_interval, 0.5)
     polls = 0
     failures = 0
@@ -828,23 +1055,30 @@ async def _observe(
         delay = _next_delay(ctx, status, delay)
 
 
-async def _cancel_upstream(handler: BaseProviderHandler, ctx: AttemptContext, job: JobRef) -> bool:
+async def _cancel_upstream(handler: StepHandler, ctx: AttemptContext, job: JobRef) -> CancelOutcome:
     try:
         async with asyncio.timeout(_CANCEL_BUDGET):
-            confirmed = await _guard(handler, ctx, handler.cancel(ctx, job))
-    except (TarashException, builtins.TimeoutError) as exc:
+            answer = await _guard(handler, ctx, handler.cancel(ctx, job))
+    except (TarashException, TimeoutError) as exc:
         log_warning(
             "Upstream cancel failed; the job may still run and bill",
             {"request_id": ctx.request_id, "job": job.provider_request_id, "error": str(exc)},
             _LOG,
         )
-        return False
+        return "unconfirmed"
+    outcome: CancelOutcome
+    if answer is True:
+        outcome = "cancelled"
+    elif answer is False:
+        outcome = "unconfirmed"
+    else:
+        outcome = answer
     log_info(
-        "Cancelled job upstream" if confirmed else "Upstream cancel not confirmed",
+        f"Upstream cancel: {outcome}",
         {"request_id": ctx.request_id, "job": job.provider_request_id},
         _LOG,
     )
-    return bool(confirmed)
+    return outcome
 
 
 # ============================================================================ durable jobs API
@@ -852,16 +1086,22 @@ async def _cancel_upstream(handler: BaseProviderHandler, ctx: AttemptContext, jo
 
 def _context_for_job(
     job: JobRef, config: BaseGenerationConfig | None
-) -> tuple[BaseProviderHandler, AttemptContext, OperationSpec]:
+) -> tuple[StepHandler, AttemptContext, OperationSpec]:
     spec = OPERATIONS[job.operation]
     if config is None:
         config = spec.config_type(provider=job.provider, model=job.model, base_url=job.base_url)
-    handler = get_handler("mock") if job.provider == "mock" else get_handler(job.provider)
-    if not isinstance(handler, BaseProviderHandler):
-        raise OperationNotSupportedError(
-            f"provider {job.provider!r} has no resumable jobs", job.provider, job.model
+    if job.provider != "mock" and (
+        resolve_provider_name(job.provider) != resolve_provider_name(config.provider)
+    ):
+        # A reference comes back from storage: it must not steer the key elsewhere.
+        raise ValidationError(
+            f"job {job.provider_request_id!r} belongs to provider {job.provider!r}, "
+            f"not to the config's provider {config.provider!r}",
+            config.provider,
+            job.model,
+            field="job",
         )
-    # A reference comes back from storage: it must not steer the key elsewhere.
+    handler = get_handler("mock") if job.provider == "mock" else get_handler(job.provider)
     handler.validate_job(job, config)
     ctx = AttemptContext(
         request_id=job.request_id,
@@ -879,17 +1119,12 @@ async def submit_job(
 ) -> JobRef | BaseGenerationResponse:
     """Validate and submit without waiting; a :class:`JobRef` for polled operations.
 
-    Direct operations (most images and audio) return their response. The job
-    is recorded in the job store; resume it with :func:`wait_for_job`.
+    Direct operations (most images and audio) return their response. The job is
+    recorded in the job store (its intent before the request is sent); resume it
+    with :func:`wait_for_job`.
     """
     spec = operation_for_request(request)
-    plan = plan_chain(spec, [config], request, None)[0]
-    if plan.prepared is None:
-        raise OperationNotSupportedError(
-            f"provider {config.provider!r} has no step interface to submit jobs",
-            config.provider,
-            config.model,
-        )
+    plan = plan_chain(spec, [config], request)[0]
     ctx = AttemptContext(
         request_id=new_request_id(),
         operation=spec.name,
@@ -899,11 +1134,7 @@ async def submit_job(
         is_mock=plan.is_mock,
         warnings=list(plan.prepared.warnings),
     )
-    handler: BaseProviderHandler = plan.handler
-    submission = await _guard(handler, ctx, handler.submit(ctx, plan.prepared))
-    if isinstance(submission, JobRef):
-        await get_job_store().record(submission)
-    return submission
+    return await _submit(plan.handler, ctx, plan.prepared)
 
 
 async def wait_for_job(
@@ -932,9 +1163,9 @@ async def wait_for_job(
         response = await _wait(handler, ctx, job, progress)
         _check_not_empty(response, ctx)
     except TarashException as exc:
-        record_failure(record, exc)
+        record_failure(record, exc, ctx)
         metadata.ended_at = utcnow()
-        exc.execution_metadata = metadata
+        exc.attach(execution_metadata=metadata)
         raise
     record.status = "success"
     record.ended_at = metadata.ended_at = utcnow()
@@ -959,8 +1190,17 @@ async def get_job_status(job: JobRef, config: BaseGenerationConfig | None = None
 
 
 async def cancel_job(job: JobRef, config: BaseGenerationConfig | None = None) -> bool:
-    """Ask the provider to cancel an accepted job; True when it confirmed."""
+    """Ask the provider to cancel an accepted job; True only when it confirmed.
+
+    A job that already finished is not cancelled: it stays ``result_pending`` in the
+    store, so its (paid) result can still be fetched with :func:`wait_for_job`.
+    """
     handler, ctx, _ = _context_for_job(job, config)
-    confirmed = await _cancel_upstream(handler, ctx, job)
-    await get_job_store().update(job, "cancelled" if confirmed else "cancel_requested")
-    return confirmed
+    outcome = await _cancel_upstream(handler, ctx, job)
+    state = {
+        "cancelled": "cancelled",
+        "already_completed": "result_pending",
+        "not_found": "abandoned",
+    }.get(outcome, "cancel_requested")
+    await get_job_store().update(job, state, None if outcome == "cancelled" else outcome)
+    return cancel_confirmed(outcome)

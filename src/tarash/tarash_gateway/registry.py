@@ -14,7 +14,9 @@ from typing import Any
 
 from tarash.tarash_gateway.exceptions import ProviderNotFoundError
 from tarash.tarash_gateway.logging import log_debug
+from tarash.tarash_gateway.providers.adapter import adapt_handler
 from tarash.tarash_gateway.providers.field_mappers import FieldMapper
+from tarash.tarash_gateway.providers.steps import StepHandler
 
 __all__ = [
     "BUILTIN_PROVIDERS",
@@ -85,7 +87,7 @@ PROVIDER_ALIASES: dict[str, str] = {
 }
 
 _lock = threading.RLock()
-_HANDLERS: dict[str, Any] = {}
+_HANDLERS: dict[str, StepHandler] = {}
 _FIELD_MAPPER_REGISTRIES: dict[str, dict[str, dict[str, FieldMapper]]] = {}
 _LOADED_BUILTIN_MAPPINGS: set[str] = set()
 
@@ -105,8 +107,12 @@ def _import(target: str) -> Any:
     return getattr(module, attr)
 
 
-def get_handler(provider: str) -> Any:
+def get_handler(provider: str) -> StepHandler:
     """The handler registered for ``provider`` (built-ins are created on first use).
+
+    A registered handler with only ``generate_*`` methods comes back wrapped in a
+    :class:`~tarash.tarash_gateway.providers.adapter.ProtocolHandlerAdapter`: the
+    orchestrator runs one contract.
 
     Raises:
         ProviderNotFoundError: no such provider.
@@ -129,6 +135,7 @@ def get_handler(provider: str) -> Any:
                 f"provider {name!r} could not be loaded: {exc}", name
             ) from exc
         handler = handler_cls()
+        assert isinstance(handler, StepHandler)
         _HANDLERS[name] = handler
         return handler
 
@@ -137,8 +144,10 @@ def register_provider(provider: str, handler: Any) -> None:
     """Register (or replace) the handler used for ``provider``."""
     if not provider or not isinstance(provider, str):
         raise ValueError("provider name must be a non-empty string")
+    name = provider.strip()
+    step = handler if isinstance(handler, StepHandler) else adapt_handler(name, handler)
     with _lock:
-        _HANDLERS[provider.strip()] = handler
+        _HANDLERS[name] = step
     log_debug(
         "Registered provider handler",
         {"provider": provider, "handler": type(handler).__name__},

@@ -44,7 +44,6 @@ only if the real provider can).
 from __future__ import annotations
 
 import asyncio
-import builtins
 import concurrent.futures
 import contextlib
 import sys
@@ -53,6 +52,7 @@ import time
 import weakref
 from collections import deque
 from collections.abc import AsyncGenerator, AsyncIterator, Iterator
+from dataclasses import dataclass
 from types import TracebackType
 
 from tarash.tarash_gateway._sync import portal_loop
@@ -60,9 +60,8 @@ from tarash.tarash_gateway.exceptions import (
     GenerationFailedError,
     OperationNotSupportedError,
     TarashException,
+    TarashTimeoutError,
 )
-from tarash.tarash_gateway.exceptions import TimeoutError as GatewayTimeoutError
-from tarash.tarash_gateway.http import error_from_transport
 from tarash.tarash_gateway.jobs import utcnow
 from tarash.tarash_gateway.logging import log_debug, log_info, log_warning
 from tarash.tarash_gateway.models import (
@@ -75,15 +74,16 @@ from tarash.tarash_gateway.models import (
     TTSRequest,
 )
 from tarash.tarash_gateway.orchestrator import (
-    backoff_delay,
+    Plan,
+    map_exception,
     plan_chain,
     record_failure,
-    should_retry,
+    run_chain,
+    submit_outcome,
 )
-from tarash.tarash_gateway.providers.base import (
+from tarash.tarash_gateway.providers.steps import (
     AttemptContext,
-    BaseProviderHandler,
-    Prepared,
+    StepHandler,
     new_request_id,
 )
 from tarash.tarash_gateway.registry import get_handler
@@ -105,48 +105,19 @@ _CLOSE_WAIT = 10.0
 # ============================================================================ planning
 
 
-class _Plan:
-    __slots__ = ("config", "handler", "index", "is_mock", "prepared")
-
-    def __init__(
-        self,
-        index: int,
-        config: AudioGenerationConfig,
-        handler: BaseProviderHandler,
-        prepared: Prepared,
-        is_mock: bool,
-    ) -> None:
-        self.index = index
-        self.config = config
-        self.handler = handler
-        self.prepared = prepared
-        self.is_mock = is_mock
-
-
-def _plan(config: AudioGenerationConfig, request: TTSRequest) -> list[_Plan]:
+def _plan(config: AudioGenerationConfig, request: TTSRequest) -> list[Plan]:
     """Resolve and prepare every config of the chain (no network); check each can stream."""
     if not isinstance(request, TTSRequest):
         raise TypeError(f"stream_tts needs a TTSRequest, got {type(request).__name__}")
     chain: list[BaseGenerationConfig] = list(config.chain())
-    plans: list[_Plan] = []
-    for plan in plan_chain(OPERATIONS["tts"], chain, request, None):
-        handler = plan.handler
-        if plan.prepared is None or not isinstance(handler, BaseProviderHandler):
-            raise OperationNotSupportedError(
-                f"provider {plan.config.provider!r} has a custom handler without the step "
-                "interface; it cannot stream speech",
-                plan.config.provider,
-                plan.config.model,
-            )
+    plans = plan_chain(OPERATIONS["tts"], chain, request)
+    for plan in plans:
         assert isinstance(plan.config, AudioGenerationConfig)
-        _require_streaming(plan.config, handler, plan.is_mock)
-        plans.append(_Plan(plan.index, plan.config, handler, plan.prepared, plan.is_mock))
+        _require_streaming(plan.config, plan.handler, plan.is_mock)
     return plans
 
 
-def _require_streaming(
-    config: AudioGenerationConfig, handler: BaseProviderHandler, is_mock: bool
-) -> None:
+def _require_streaming(config: AudioGenerationConfig, handler: StepHandler, is_mock: bool) -> None:
     if is_mock:
         if config.provider == "mock":
             return
@@ -154,7 +125,7 @@ def _require_streaming(
             real = get_handler(config.provider)
         except TarashException:
             return
-        if not isinstance(real, BaseProviderHandler) or real.supports_streaming:
+        if real.supports_streaming:
             return
         handler = real
     if not handler.supports_streaming:
@@ -166,7 +137,7 @@ def _require_streaming(
         )
 
 
-def _stream_format(plan: _Plan, request: TTSRequest) -> tuple[str | None, str | None]:
+def _stream_format(plan: Plan, request: TTSRequest) -> tuple[str | None, str | None]:
     """(output_format, content_type) the stream will carry, when the provider says."""
     described = plan.handler.stream_format(plan.prepared)
     if described is not None:
@@ -175,7 +146,7 @@ def _stream_format(plan: _Plan, request: TTSRequest) -> tuple[str | None, str | 
     return fmt.to_provider_string(), fmt.content_type
 
 
-# ============================================================================ retries
+# ============================================================================ chunks
 
 
 class _End:
@@ -185,23 +156,8 @@ class _End:
 _END = _End()
 
 
-def _map_exception(
-    handler: BaseProviderHandler, ctx: AttemptContext, exc: Exception
-) -> TarashException:
-    """An SDK/transport exception as the typed error the orchestrator would raise."""
-    mapped = handler.map_error(exc, ctx)
-    if mapped is not None:
-        return mapped
-    module = type(exc).__module__
-    if module.startswith(("httpx", "httpcore", "httpx2", "aiohttp")) or isinstance(exc, OSError):
-        return error_from_transport(exc, provider=ctx.provider, model=ctx.model)
-    return GenerationFailedError(
-        f"{ctx.provider} raised {type(exc).__name__}: {exc}", ctx.provider, ctx.model
-    )
-
-
 async def _next_chunk(
-    handler: BaseProviderHandler,
+    handler: StepHandler,
     ctx: AttemptContext,
     iterator: AsyncIterator[bytes],
     wait: float,
@@ -218,8 +174,8 @@ async def _next_chunk(
         return _END
     except (TarashException, asyncio.CancelledError):
         raise
-    except builtins.TimeoutError as exc:
-        raise GatewayTimeoutError(
+    except TimeoutError as exc:
+        raise TarashTimeoutError(
             f"{ctx.provider} sent no {what} within {ctx.config.timeout:g}s; "
             "the stream was closed upstream",
             ctx.provider,
@@ -228,7 +184,7 @@ async def _next_chunk(
             cancelled_upstream=True,
         ) from exc
     except Exception as exc:
-        raise _map_exception(handler, ctx, exc) from exc
+        raise map_exception(handler, ctx, exc) from exc
 
 
 async def _aclose(iterator: AsyncIterator[bytes] | None) -> None:
@@ -239,6 +195,52 @@ async def _aclose(iterator: AsyncIterator[bytes] | None) -> None:
         await closer()
     except Exception:  # closing is best effort; the error that matters is already raised
         log_debug("Closing a provider stream raised", {"error": repr(sys.exc_info()[1])}, _LOG)
+
+
+@dataclass
+class _Opened:
+    """An attempt that produced its first chunk: the stream is committed to it."""
+
+    ctx: AttemptContext
+    record: AttemptMetadata
+    iterator: AsyncIterator[bytes]
+    first: bytes
+    started_at: float
+
+
+async def _open_attempt(plan: Plan, ctx: AttemptContext, record: AttemptMetadata) -> _Opened:
+    """One attempt for the engine: open the provider's stream and wait for audio.
+
+    A failure whose request may have reached the provider (a reset, a silent
+    stream) is an unknown outcome: it is not retried on the same config, which may
+    already have generated (and billed) the speech.
+    """
+    started_at = time.monotonic()
+    iterator: AsyncIterator[bytes] | None = None
+    try:
+        try:
+            iterator = plan.handler.stream_tts(ctx, plan.prepared)
+        except TarashException:
+            raise
+        except Exception as exc:
+            raise map_exception(plan.handler, ctx, exc) from exc
+        first = await _next_chunk(plan.handler, ctx, iterator, ctx.remaining(), "audio")
+        if isinstance(first, _End):
+            raise GenerationFailedError(
+                f"{ctx.provider} ended the stream without sending audio", ctx.provider, ctx.model
+            )
+    except TarashException as exc:
+        await _aclose(iterator)
+        # A timeout closed the stream (cancelling it): RetryPolicy.retry_on_timeout decides.
+        if submit_outcome(exc) != "unknown" or isinstance(exc, TarashTimeoutError):
+            raise
+        # The speech may already have been generated (and billed): not from here again.
+        exc.mark_outcome_unknown(None, moving_on=ctx.config.retry.on_unknown_outcome == "fallback")
+        raise
+    except BaseException:
+        await _aclose(iterator)
+        raise
+    return _Opened(ctx, record, iterator, first, started_at)
 
 
 # ============================================================================ async stream
@@ -316,138 +318,36 @@ class AsyncTTSStream:
 
     # -- engine -------------------------------------------------------------------------
     async def _run(self) -> AsyncGenerator[bytes, None]:
-        metadata = self.execution_metadata
-        last_error: TarashException | None = None
-        try:
-            for plan in self._plans:
-                try:
-                    # aclosing: leaving early must close the nested generators *now*
-                    # (which closes the provider's HTTP response), not whenever GC runs.
-                    async with contextlib.aclosing(self._attempts(plan)) as attempts:
-                        async for chunk in attempts:
-                            yield chunk
-                except TarashException as exc:
-                    if self._started:
-                        raise
-                    last_error = exc
-                    if not exc.retryable:
-                        break
-                    log_info(
-                        "Stream config failed before any audio; trying the next config",
-                        {
-                            "request_id": self.request_id,
-                            "provider": plan.config.provider,
-                            "error": str(exc),
-                        },
-                        _LOG,
-                    )
-                    continue
-                return
-        except TarashException as exc:
-            exc.execution_metadata = metadata
-            raise
-        finally:
-            metadata.ended_at = utcnow()
-        assert last_error is not None
-        last_error.execution_metadata = metadata
-        log_warning(
-            "TTS stream failed on every config",
-            {"request_id": self.request_id, "error": str(last_error)},
-            _LOG,
+        """The orchestrator's attempt engine up to the first chunk, then committed."""
+        plan, opened = await run_chain(
+            self._plans,
+            request_id=self.request_id,
+            metadata=self.execution_metadata,
+            attempt=_open_attempt,
+            total_timeout=self._plans[0].config.retry.total_timeout,
         )
-        raise last_error
-
-    def _open(self, plan: _Plan, ctx: AttemptContext) -> AsyncIterator[bytes]:
-        return plan.handler.stream_tts(ctx, plan.prepared)
-
-    async def _attempts(self, plan: _Plan) -> AsyncGenerator[bytes, None]:
-        """Attempts on one config: retried until the first chunk, then committed."""
-        policy = plan.config.retry
-        metadata = self.execution_metadata
-        for retry_number in range(policy.max_retries + 1):
-            record = AttemptMetadata(
-                provider=plan.config.provider,
-                model=plan.config.model,
-                attempt_number=len(metadata.attempts) + 1,
-                is_fallback=plan.index > 0,
-                config_index=plan.index,
-                retry_number=retry_number,
-                is_mock=plan.is_mock,
-            )
-            metadata.attempts.append(record)
-            metadata.total_attempts = len(metadata.attempts)
-            metadata.fallback_triggered = metadata.fallback_triggered or plan.index > 0
-            ctx = AttemptContext(
-                request_id=self.request_id,
-                operation="tts",
-                config=plan.config,
-                provider=plan.config.provider,
-                deadline=time.monotonic() + plan.config.timeout,
-                attempt_number=record.attempt_number,
-                is_fallback=plan.index > 0,
-                is_mock=plan.is_mock,
-                warnings=list(plan.prepared.warnings),
-            )
-            started_at = time.monotonic()
-            iterator: AsyncIterator[bytes] | None = None
-            try:
-                try:
-                    iterator = self._open(plan, ctx)
-                except TarashException:
-                    raise
-                except Exception as exc:
-                    raise _map_exception(plan.handler, ctx, exc) from exc
-                first = await _next_chunk(plan.handler, ctx, iterator, ctx.remaining(), "audio")
-                if isinstance(first, _End):
-                    raise GenerationFailedError(
-                        f"{ctx.provider} ended the stream without sending audio",
-                        ctx.provider,
-                        ctx.model,
-                        retryable=True,
-                    )
-            except TarashException as exc:
-                await _aclose(iterator)
-                record_failure(record, exc)
-                if retry_number < policy.max_retries and should_retry(policy, exc):
-                    delay = backoff_delay(policy, retry_number + 1, exc)
-                    log_debug(
-                        "Stream attempt failed before audio; retrying",
-                        {"request_id": self.request_id, "error": str(exc), "delay": delay},
-                        _LOG,
-                    )
-                    await asyncio.sleep(delay)
-                    continue
-                raise
-            except BaseException:
-                await _aclose(iterator)
-                record.ended_at = utcnow()
-                record.error_type = "CancelledError"
-                record.error_message = "stream closed before audio arrived"
-                raise
-            committed = self._commit(plan, ctx, record, iterator, first, started_at)
-            async with contextlib.aclosing(committed) as chunks:
+        try:
+            async with contextlib.aclosing(self._commit(plan, opened)) as chunks:
                 async for chunk in chunks:
                     yield chunk
-            return
+        except TarashException as exc:
+            exc.attach(execution_metadata=self.execution_metadata)
+            raise
+        finally:
+            self.execution_metadata.ended_at = utcnow()
 
-    async def _commit(
-        self,
-        plan: _Plan,
-        ctx: AttemptContext,
-        record: AttemptMetadata,
-        iterator: AsyncIterator[bytes],
-        first: bytes,
-        started_at: float,
-    ) -> AsyncGenerator[bytes, None]:
+    async def _commit(self, plan: Plan, opened: _Opened) -> AsyncGenerator[bytes, None]:
         """Hand out the chunks of the attempt that produced audio; failures now raise."""
+        ctx, record, iterator = opened.ctx, opened.record, opened.iterator
         self._started = True
         self.provider, self.model = plan.config.provider, plan.config.model
-        self.first_chunk_seconds = time.monotonic() - started_at
+        self.first_chunk_seconds = time.monotonic() - opened.started_at
         if self.output_format is None:
             self.output_format, self.content_type = _stream_format(plan, self._request)
         self.warnings = list(plan.prepared.warnings)
-        self.execution_metadata.successful_attempt = record.attempt_number
-        chunk: bytes | _End = first
+        record.status = "failed"  # until the last chunk is in
+        record.ended_at = None
+        chunk: bytes | _End = opened.first
         try:
             while not isinstance(chunk, _End):
                 self.bytes_received += len(chunk)
@@ -461,7 +361,7 @@ class AsyncTTSStream:
                 f"the stream had already delivered {self.bytes_received} bytes of audio "
                 f"from {ctx.provider}; it is not retried or continued on another provider"
             )
-            record_failure(record, exc)
+            record_failure(record, exc, ctx)
             self.execution_metadata.successful_attempt = None
             raise
         finally:

@@ -164,7 +164,7 @@ def test_stream_first_chunk_timeout_falls_back_to_cartesia(
     assert data == render_audio("mp3", 44100, bit_rate=128000, duration=speech_seconds("fallback"))
     attempts = audio.execution_metadata.attempts
     assert [(a.provider, a.error_type) for a in attempts] == [
-        ("elevenlabs", "TimeoutError"),
+        ("elevenlabs", "TarashTimeoutError"),
         ("cartesia", None),
     ]
     assert attempts[0].cancelled_upstream is True

@@ -329,7 +329,7 @@ async def test_timeout_cancels_upstream_before_fallback(fal: FalEmulator) -> Non
     assert first_job.index < cancel.index
     meta = response.execution_metadata
     assert meta is not None
-    assert meta.attempts[0].error_type == "TimeoutError"
+    assert meta.attempts[0].error_type == "TarashTimeoutError"
     assert meta.attempts[0].cancelled_upstream is True
 
 

@@ -231,7 +231,7 @@ async def test_slow_answer_falls_back_to_the_mock(hume_emu: HumeEmulator, hume_c
     response = await generate_tts_async(hume_cfg(timeout=1, fallback_configs=[mock]), REQUEST)
     assert response.provider == "mock" and response.is_mock
     assert response.execution_metadata is not None
-    assert response.execution_metadata.attempts[0].error_type == "TimeoutError"
+    assert response.execution_metadata.attempts[0].error_type == "TarashTimeoutError"
 
 
 async def test_sarvam_failure_falls_back_to_hume(

@@ -665,7 +665,7 @@ async def test_timeout_cancels_upstream_before_falling_back(replicate: Replicate
     first_mock_event = min(t for t, provider in events if provider == "mock")
     assert cancel.received_at < first_mock_event
     attempt = response.execution_metadata.attempts[0]  # type: ignore[union-attr]
-    assert attempt.error_type == "TimeoutError" and attempt.cancelled_upstream is True
+    assert attempt.error_type == "TarashTimeoutError" and attempt.cancelled_upstream is True
     assert replicate.jobs[job_id].state.value == "cancelled"
 
 

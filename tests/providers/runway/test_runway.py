@@ -486,7 +486,7 @@ async def test_timeout_deletes_the_task_before_falling_back(runway: RunwayEmulat
     assert delete.status == 204
     assert delete.received_at < min(t for t, provider in events if provider == "mock")
     attempt = response.execution_metadata.attempts[0]  # type: ignore[union-attr]
-    assert attempt.error_type == "TimeoutError" and attempt.cancelled_upstream is True
+    assert attempt.error_type == "TarashTimeoutError" and attempt.cancelled_upstream is True
     assert runway.jobs[task_id].state.value == "cancelled"
 
 

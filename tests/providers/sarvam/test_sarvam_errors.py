@@ -193,4 +193,4 @@ async def test_slow_answer_times_out_then_falls_back(
     response = await generate_tts_async(sarvam_cfg(timeout=1, fallback_configs=[MOCK]), REQUEST)
     assert response.provider == "mock"
     assert response.execution_metadata is not None
-    assert response.execution_metadata.attempts[0].error_type == "TimeoutError"
+    assert response.execution_metadata.attempts[0].error_type == "TarashTimeoutError"

@@ -470,7 +470,7 @@ async def test_slow_call_hits_the_attempt_timeout_then_falls_back(xai: XAIEmulat
     assert time.monotonic() - started < 2.5
     assert response.provider == "mock"
     meta = response.execution_metadata
-    assert meta is not None and meta.attempts[0].error_type == "TimeoutError"
+    assert meta is not None and meta.attempts[0].error_type == "TarashTimeoutError"
     await asyncio.sleep(0.2)
     assert xai.last("GenerateImage").code == StatusCode.CANCELLED  # the RPC was cancelled
 

@@ -18,7 +18,7 @@ from tarash.tarash_gateway.exceptions import (
     ProviderNotFoundError,
     RateLimitError,
     TarashException,
-    TimeoutError,
+    TarashTimeoutError,
     ValidationError,
 )
 from tarash.tarash_gateway.media import MediaTooLargeError
@@ -83,7 +83,7 @@ _CLASSES: tuple[tuple[type[TarashException], int, str], ...] = (
     (RateLimitError, EXIT_RATE_LIMIT, "rate limited"),
     (HTTPError, EXIT_HTTP, "provider error"),
     (HTTPConnectionError, EXIT_CONNECTION, "connection failed"),
-    (TimeoutError, EXIT_TIMEOUT, "timed out"),
+    (TarashTimeoutError, EXIT_TIMEOUT, "timed out"),
     (GenerationFailedError, EXIT_FAILED, "generation failed"),
 )
 

@@ -1,54 +1,42 @@
-"""The small interface every built-in provider implements.
+"""The base class of built-in providers: the step contract plus what every provider shares.
 
-A provider handler is a set of *steps* around a serialisable :class:`JobRef`:
+:class:`BaseProviderHandler` implements :class:`~tarash.tarash_gateway.providers.steps.StepHandler`
+(prepare / submit / status / watch / result / cancel / map_error — see that module) and
+adds what built-in providers have in common: API keys from the config or the
+provider's environment variables, SDK client caching, and validation through the
+field-mapping registry in :meth:`~BaseProviderHandler.prepare`.
 
-1. :meth:`BaseProviderHandler.prepare` — validate and map the request for one
-   config (pure: no network, no I/O). The orchestrator prepares every config
-   of a fallback chain before anything is sent, so a doomed request is
-   rejected before it costs anything.
-2. :meth:`~BaseProviderHandler.submit` — send it. Returns a :class:`JobRef`
-   for polled operations (video on most providers), or the finished response
-   for direct ones (most image and audio calls).
-3. :meth:`~BaseProviderHandler.status` / :meth:`~BaseProviderHandler.watch` —
-   observe a job (``watch`` may stream; the default polls ``status``).
-4. :meth:`~BaseProviderHandler.result` — fetch and convert the finished job.
-5. :meth:`~BaseProviderHandler.cancel` — ask the provider to stop the job.
-
-Retries, fallback, deadlines, polling cadence, progress events and job
-records live in :mod:`tarash.tarash_gateway.orchestrator`; handlers only
-speak their provider's protocol and map its errors. The spec-level methods
-``generate_video(_async)`` … are provided here on top of the steps, so any
-built-in handler also satisfies the simple ``ProviderHandler`` protocol.
+Retries, fallback, deadlines, polling cadence, progress events and job records
+live in :mod:`tarash.tarash_gateway.orchestrator`; handlers only speak their
+provider's protocol and map its errors. The specification's ``generate_video``
+… methods are provided here on top of the orchestrator, so a built-in handler
+can also be called directly (one config, no fallback).
 """
 
 from __future__ import annotations
 
 import os
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Hashable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 
 import httpx
 
+from tarash.tarash_gateway import orchestrator
 from tarash.tarash_gateway._secrets import register_secret
+from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     OperationNotSupportedError,
-    TarashException,
     ValidationError,
 )
 from tarash.tarash_gateway.http import client_cache, key_fingerprint
-from tarash.tarash_gateway.jobs import JobRef, JobStatus, Operation
+from tarash.tarash_gateway.jobs import JobRef, Operation
 from tarash.tarash_gateway.logging import log_warning
 from tarash.tarash_gateway.media import MediaInput
 from tarash.tarash_gateway.models import (
-    OPERATIONS,
     AudioGenerationConfig,
     BaseGenerationConfig,
     BaseGenerationRequest,
-    BaseGenerationResponse,
     ImageGenerationConfig,
     ImageGenerationRequest,
     ImageGenerationResponse,
@@ -70,6 +58,15 @@ from tarash.tarash_gateway.providers.field_mappers import (
     match_model_key,
     unsupported_fields,
 )
+from tarash.tarash_gateway.providers.steps import (
+    AttemptContext,
+    CancelOutcome,
+    Prepared,
+    StepHandler,
+    Submission,
+    new_request_id,
+)
+from tarash.tarash_gateway.registry import get_provider_field_mapping
 
 if TYPE_CHECKING:
     from tarash.tarash_gateway.models import AnyProgressCallback
@@ -77,105 +74,18 @@ if TYPE_CHECKING:
 __all__ = [
     "AttemptContext",
     "BaseProviderHandler",
+    "CancelOutcome",
     "Prepared",
+    "StepHandler",
     "Submission",
     "new_request_id",
     "walk_media",
 ]
 
 T = TypeVar("T")
-ResponseT = TypeVar("ResponseT", bound=BaseGenerationResponse)
 
 
-def new_request_id() -> str:
-    """A fresh gateway request id."""
-    return f"tg_{uuid.uuid4().hex}"
-
-
-@dataclass
-class Prepared:
-    """A request validated and mapped for one config.
-
-    Attributes:
-        operation: The operation.
-        request: The caller's request (unchanged).
-        payload: The provider's parameters; media values are :class:`MediaInput`.
-        mapping_key: Which field-mapping registry key matched (``None`` = generic).
-        warnings: Things the caller should know (unsupported params under "warn" …).
-    """
-
-    operation: Operation
-    request: BaseGenerationRequest
-    payload: dict[str, Any]
-    mapping_key: str | None = None
-    warnings: list[str] = field(default_factory=list)
-
-
-@dataclass
-class AttemptContext:
-    """Everything a step needs to know about the attempt it serves."""
-
-    request_id: str
-    operation: Operation
-    config: BaseGenerationConfig
-    provider: str
-    deadline: float = field(default_factory=lambda: time.monotonic() + 600)
-    attempt_number: int = 1
-    config_index: int = 0
-    is_fallback: bool = False
-    is_mock: bool = False
-    warnings: list[str] = field(default_factory=list)
-    report: Callable[[JobStatus], Awaitable[None]] | None = None
-
-    @property
-    def model(self) -> str:
-        """The model of this attempt."""
-        return self.config.model
-
-    def remaining(self) -> float:
-        """Seconds left before the attempt's deadline (never negative)."""
-        return max(0.0, self.deadline - time.monotonic())
-
-    def http_timeout(self, cap: float = 120.0) -> float:
-        """Timeout for one HTTP call: what is left of the attempt, at most ``cap``, at least 1 s."""
-        return max(1.0, min(self.remaining(), cap))
-
-    async def emit(self, status: JobStatus) -> None:
-        """Report intermediate progress of a direct (non-polled) operation."""
-        if self.report is not None:
-            await self.report(status)
-
-    def response(self, **fields: Any) -> Any:
-        """Build this operation's response with the common fields filled in."""
-        spec = OPERATIONS[self.operation]
-        base: dict[str, Any] = {
-            "request_id": self.request_id,
-            "provider": self.provider,
-            "model": self.model,
-            "is_mock": self.is_mock,
-            "warnings": list(self.warnings),
-        }
-        base.update(fields)
-        return spec.response_type(**base)
-
-    def job(self, provider_request_id: str, **fields: Any) -> JobRef:
-        """Build a :class:`JobRef` for a job the provider just accepted."""
-        return JobRef(
-            provider=fields.pop("provider", self.provider),
-            model=self.model,
-            operation=self.operation,
-            provider_request_id=provider_request_id,
-            request_id=self.request_id,
-            base_url=self.config.base_url,
-            **fields,
-        )
-
-
-Submission = JobRef | BaseGenerationResponse
-"""What :meth:`BaseProviderHandler.submit` returns: a job to poll, or the finished response."""
-
-
-class BaseProviderHandler:
+class BaseProviderHandler(StepHandler):
     """Base class of built-in providers (see the module docs for the step contract).
 
     Class attributes a provider sets:
@@ -185,16 +95,13 @@ class BaseProviderHandler:
         requires_api_key: False for providers that need no key (the mock).
     """
 
-    name: ClassVar[str] = "base"
-    operations: ClassVar[frozenset[Operation]] = frozenset()
     api_key_env: ClassVar[tuple[str, ...]] = ()
+    base_url_env: ClassVar[tuple[str, ...]] = ()
+    """Environment variables the provider's SDK reads a base URL from (``OPENAI_BASE_URL``
+    …): part of the client cache key, so a changed variable gets a fresh client."""
     requires_api_key: ClassVar[bool] = True
 
     # ------------------------------------------------------------------ capability
-
-    def supports(self, operation: Operation) -> bool:
-        """Whether the provider offers ``operation``."""
-        return operation in self.operations
 
     def require(self, operation: Operation, config: BaseGenerationConfig) -> None:
         """Raise :class:`OperationNotSupportedError` unless ``operation`` is offered."""
@@ -242,12 +149,14 @@ class BaseProviderHandler:
         kind: Hashable = "async",
         loop_bound: bool = True,
     ) -> T:
-        """A cached SDK client for (provider, key, base URL, ``kind``) on the running loop."""
+        """A cached SDK client for (provider, key, effective base URL, ``kind``) on the
+        running loop; the base URL counts also when it comes from the environment."""
         key = (
             self.name,
             kind,
             key_fingerprint(self.api_key(config)),
             config.base_url,
+            tuple(os.environ.get(var) for var in self.base_url_env),
             config.api_version,
             _freeze(config.provider_config),
         )
@@ -257,8 +166,6 @@ class BaseProviderHandler:
 
     def field_mappings(self) -> Mapping[str, dict[str, FieldMapper]]:
         """This provider's model registry (the shared, user-extensible one)."""
-        from tarash.tarash_gateway.registry import get_provider_field_mapping
-
         return get_provider_field_mapping(self.name) or {}
 
     def generic_field_mappers(self, operation: Operation) -> dict[str, FieldMapper] | None:
@@ -360,74 +267,18 @@ class BaseProviderHandler:
         out.update(request.provider_options.get(self.name, {}))
         return out
 
-    # ------------------------------------------------------------------ 2-5. steps
-
-    async def submit(self, ctx: AttemptContext, prepared: Prepared) -> Submission:
-        """Send the prepared request; a :class:`JobRef` for polled jobs, else the response."""
-        raise OperationNotSupportedError(
-            f"provider {self.name!r} does not implement {prepared.operation}",
-            self.name,
-            ctx.model,
-        )
-
-    async def status(self, ctx: AttemptContext, job: JobRef) -> JobStatus:
-        """One observation of a submitted job."""
-        raise OperationNotSupportedError(
-            f"provider {self.name!r} has no job status", self.name, ctx.model
-        )
-
-    def watch(self, ctx: AttemptContext, job: JobRef) -> AsyncIterator[JobStatus] | None:
-        """Optional push/stream of status changes; ``None`` makes the orchestrator poll."""
-        return None
-
-    async def result(self, ctx: AttemptContext, job: JobRef) -> BaseGenerationResponse:
-        """Fetch and convert the result of a completed job."""
-        raise OperationNotSupportedError(
-            f"provider {self.name!r} has no job results", self.name, ctx.model
-        )
-
-    async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool:
-        """Ask the provider to stop the job; True when it confirmed."""
-        return False
-
-    supports_streaming: ClassVar[bool] = False
-    """True when :meth:`stream_tts` yields audio as it is generated."""
-
-    def stream_tts(self, ctx: AttemptContext, prepared: Prepared) -> AsyncIterator[bytes]:
-        """Yield TTS audio chunks as the provider produces them (see ``stream_tts``)."""
-        raise OperationNotSupportedError(
-            f"provider {self.name!r} cannot stream speech", self.name, ctx.model
-        )
-
-    def stream_format(self, prepared: Prepared) -> tuple[str, str] | None:
-        """``(output_format, content_type)`` that :meth:`stream_tts` will produce, when it
-        differs from what the request asked for (``None`` = as requested)."""
-        return None
-
     job_endpoint_hosts: ClassVar[tuple[str, ...] | None] = None
     """Hosts (and their subdomains) that a stored :class:`JobRef`'s endpoint URLs may point
     at when the config sets no ``base_url``. ``None``: this provider never sends
     credentials to URLs taken from a job reference, so they are not checked."""
 
     def validate_job(self, job: JobRef, config: BaseGenerationConfig) -> None:
-        """Refuse a job reference that does not belong to this provider and config.
+        """Refuse a job reference whose endpoints are not this provider's API.
 
         A :class:`JobRef` comes back from storage; it must never steer the API key to
-        another provider or host.
+        another host (the orchestrator has already checked that it belongs to this
+        provider).
         """
-        from tarash.tarash_gateway.registry import resolve_provider_name
-
-        if job.provider != "mock" and (
-            resolve_provider_name(job.provider) != resolve_provider_name(config.provider)
-            or resolve_provider_name(job.provider) != self.name
-        ):
-            raise ValidationError(
-                f"job {job.provider_request_id!r} belongs to provider {job.provider!r}, "
-                f"not to the config's provider {config.provider!r}",
-                config.provider,
-                job.model,
-                field="job",
-            )
         if self.job_endpoint_hosts is None or not job.endpoints:
             return
         allowed = (httpx.URL(config.base_url).host,) if config.base_url else self.job_endpoint_hosts
@@ -442,10 +293,6 @@ class BaseProviderHandler:
                     field="job",
                 )
 
-    def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
-        """Translate an SDK/transport exception into a typed error (``None`` = unknown)."""
-        return None
-
     # ------------------------------------------------------------------ spec-level API
 
     async def _single(
@@ -453,10 +300,11 @@ class BaseProviderHandler:
         config: BaseGenerationConfig,
         request: BaseGenerationRequest,
         on_progress: AnyProgressCallback | None,
+        blocking: bool = False,
     ) -> Any:
-        from tarash.tarash_gateway.orchestrator import execute
-
-        return await execute(config, request, on_progress, handler=self, use_fallbacks=False)
+        return await orchestrator.execute(
+            config, request, on_progress, handler=self, use_fallbacks=False, blocking=blocking
+        )
 
     def _single_sync(
         self,
@@ -464,9 +312,7 @@ class BaseProviderHandler:
         request: BaseGenerationRequest,
         on_progress: AnyProgressCallback | None,
     ) -> Any:
-        from tarash.tarash_gateway._sync import run_sync
-
-        return run_sync(self._single(config, request, on_progress))
+        return run_sync(self._single(config, request, on_progress, blocking=True))
 
     async def generate_video_async(
         self,

@@ -77,6 +77,7 @@ class AzureOpenAIProviderHandler(OpenAIProviderHandler):
 
     name: ClassVar[str] = "azure_openai"
     api_key_env: ClassVar[tuple[str, ...]] = ("AZURE_OPENAI_API_KEY",)
+    base_url_env: ClassVar[tuple[str, ...]] = ("AZURE_OPENAI_ENDPOINT",)  # read by the SDK itself
 
     image_models: ClassVar[Mapping[str, ImageModelSpec]] = IMAGE_MODELS
     video_models: ClassVar[Mapping[str, VideoModelSpec]] = VIDEO_MODELS

@@ -279,6 +279,7 @@ class CartesiaProviderHandler(BaseProviderHandler):
     name: ClassVar[str] = PROVIDER
     operations: ClassVar[frozenset[Operation]] = frozenset({"tts", "sts"})
     api_key_env: ClassVar[tuple[str, ...]] = ("CARTESIA_API_KEY",)
+    base_url_env: ClassVar[tuple[str, ...]] = ("CARTESIA_BASE_URL",)  # read by the SDK itself
     supports_streaming: ClassVar[bool] = True
 
     # ------------------------------------------------------------------ client
@@ -526,7 +527,7 @@ class CartesiaProviderHandler(BaseProviderHandler):
         }
         if input_bytes is not None:
             raw["input_audio_bytes"] = input_bytes
-        return ctx.response(
+        return ctx.audio_response(
             audio=base64.b64encode(audio).decode("ascii"),
             content_type=_content_type(fmt),
             sample_rate=facts.sample_rate or fmt["sample_rate"],

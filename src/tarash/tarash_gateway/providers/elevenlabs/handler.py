@@ -556,7 +556,7 @@ class ElevenLabsProviderHandler(BaseProviderHandler):
         }
         if input_bytes is not None:
             raw["input_audio_bytes"] = input_bytes
-        return ctx.response(
+        return ctx.audio_response(
             audio=base64.b64encode(audio).decode("ascii"),
             content_type=content_type,
             sample_rate=facts.sample_rate or rate,

@@ -185,4 +185,6 @@ def job_error(
     if _is_moderation(error_type, items, text):
         return ContentModerationError(message, provider, model, request_id, raw)
     retryable = error_type in RETRYABLE_ERROR_TYPES
-    return GenerationFailedError(message, provider, model, request_id, raw, retryable=retryable)
+    return GenerationFailedError(
+        message, provider, model, request_id, raw, retry_same_config=retryable
+    )

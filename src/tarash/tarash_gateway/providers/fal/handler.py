@@ -134,6 +134,10 @@ class FalProviderHandler(BaseProviderHandler):
     name: ClassVar[str] = "fal"
     operations: ClassVar[frozenset[Operation]] = frozenset({"video", "image", "tts"})
     api_key_env: ClassVar[tuple[str, ...]] = ("FAL_KEY",)
+    base_url_env: ClassVar[tuple[str, ...]] = (
+        "FAL_RUN_HOST",
+        "FAL_QUEUE_RUN_HOST",
+    )  # read by the SDK itself
     # Status/result/cancel URLs of a stored JobRef get the key: only fal's own hosts.
     job_endpoint_hosts: ClassVar[tuple[str, ...] | None] = ("fal.run", "fal.ai", "fal.media")
 
@@ -442,7 +446,7 @@ class FalProviderHandler(BaseProviderHandler):
             raise self._empty(ctx, job, "video", data)
         first = files[0] if files else {}
         seed = data.get("seed")
-        return ctx.response(  # type: ignore[no-any-return]
+        return ctx.video_response(
             video=urls[0],
             videos=urls,
             content_type=first.get("content_type") or "video/mp4",
@@ -487,7 +491,7 @@ class FalProviderHandler(BaseProviderHandler):
                 )
         seed = data.get("seed")
         first = images[0]
-        return ctx.response(  # type: ignore[no-any-return]
+        return ctx.image_response(
             images=[str(i["url"]) for i in images],
             content_type=first.get("content_type") or "image/png",
             width=_int(first.get("width")),

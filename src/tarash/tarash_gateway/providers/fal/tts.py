@@ -253,7 +253,7 @@ async def response(
         if isinstance(duration_ms, int | float) and not isinstance(duration_ms, bool)
         else None
     )
-    return ctx.response(  # type: ignore[no-any-return]
+    return ctx.audio_response(
         audio=base64.b64encode(content).decode("ascii"),
         content_type=declared or downloaded_type,
         duration=duration,

@@ -224,5 +224,5 @@ def operation_error(
     if MODERATION_RE.search(message):
         return ContentModerationError(text, PROVIDER, model, request_id, raw)
     return GenerationFailedError(
-        text, PROVIDER, model, request_id, raw, retryable=code in _RETRYABLE_RPC_CODES
+        text, PROVIDER, model, request_id, raw, retry_same_config=code in _RETRYABLE_RPC_CODES
     )

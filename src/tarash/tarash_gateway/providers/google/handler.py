@@ -67,6 +67,10 @@ class GoogleProviderHandler(BaseProviderHandler):
     name: ClassVar[str] = "google"
     operations: ClassVar[frozenset[Operation]] = frozenset({"video", "image"})
     api_key_env: ClassVar[tuple[str, ...]] = ("GOOGLE_API_KEY", "GEMINI_API_KEY")
+    base_url_env: ClassVar[tuple[str, ...]] = (
+        "GOOGLE_GEMINI_BASE_URL",
+        "GOOGLE_VERTEX_BASE_URL",
+    )  # read by the SDK itself
 
     def __init__(self) -> None:
         # Finished operations seen by ``status`` (Vertex returns the video bytes inline),

@@ -98,7 +98,7 @@ def _image_response(
             f"Google's safety filters removed {len(outcome.filtered)} image(s): "
             + "; ".join(outcome.filtered)
         )
-    built: ImageGenerationResponse = ctx.response(
+    built: ImageGenerationResponse = ctx.image_response(
         images=outcome.images,
         content_type=outcome.mime_types[0] if outcome.mime_types else "image/png",
         revised_prompt=outcome.revised_prompt,

@@ -317,7 +317,7 @@ async def videos_response(
         )
     requested: dict[str, Any] = job.data.get("requested") or {}
     first = outputs[0]
-    built: VideoGenerationResponse = ctx.response(
+    built: VideoGenerationResponse = ctx.video_response(
         video=first,
         videos=outputs,
         content_type=content_type,

@@ -171,7 +171,7 @@ class HumeProviderHandler(BaseProviderHandler):
         rate = getattr(encoding, "sample_rate", None)
         rate = rate if isinstance(rate, int) and rate > 0 else SAMPLE_RATE
         duration = getattr(first, "duration", None)
-        response: TTSResponse = ctx.response(
+        response = ctx.audio_response(
             audio=audio_b64,
             content_type={"mp3": "audio/mpeg", "wav": "audio/wav", "pcm": "audio/pcm"}.get(
                 fmt, payload["content_type"]
@@ -182,6 +182,7 @@ class HumeProviderHandler(BaseProviderHandler):
             provider_request_id=request_id or getattr(first, "generation_id", None),
             raw_response=_raw_response(result, generations, len(audio_bytes)),
         )
+        assert isinstance(response, TTSResponse)  # a TTS-only provider
         return response
 
     # ------------------------------------------------------------------ streaming

@@ -39,7 +39,7 @@ from tarash.tarash_gateway.exceptions import (
     ProviderNotFoundError,
     RateLimitError,
     TarashException,
-    TimeoutError,
+    TarashTimeoutError,
     ValidationError,
 )
 from tarash.tarash_gateway.jobs import JobRef, JobStatus, Operation
@@ -182,8 +182,11 @@ class MockProviderHandler(BaseProviderHandler):
         kinds: dict[str, TarashException] = {
             "rate_limit": RateLimitError(*args, retry_after=choice.retry_after),
             "server_error": HTTPError(*args, status_code=503, retry_after=choice.retry_after),
-            "timeout": TimeoutError(*args, timeout_seconds=ctx.config.timeout),
-            "connection": HTTPConnectionError(*args),
+            "timeout": TarashTimeoutError(*args, timeout_seconds=ctx.config.timeout),
+            # refused: the request never left, so a retry cannot pay twice
+            "connection": HTTPConnectionError(*args, request_sent=False),
+            # dropped after the request was sent: the outcome is unknown
+            "connection_reset": HTTPConnectionError(*args, request_sent=True),
             "moderation": ContentModerationError(*args),
             "validation": ValidationError(*args),
             "authentication": AuthenticationError(*args),
@@ -340,7 +343,6 @@ class MockProviderHandler(BaseProviderHandler):
             "provider_request_id": job.provider_request_id,
             "raw_response": {"mock": True, "seed": seed, "job": job.provider_request_id},
             "cost": Cost(amount=0.0, unit="usd", source="provider", detail={"mock": True}),
-            "is_mock": True,
         }
         if ctx.operation == "video":
             request = VideoGenerationRequest.model_validate(payload)
@@ -365,8 +367,10 @@ class MockProviderHandler(BaseProviderHandler):
             video: Any = choice.output_video
             if isinstance(video, dict) and choice.output_video_type == "url":
                 video = to_data_uri(video["content"], video["content_type"])
-            return ctx.response(
-                video=str(video) if not isinstance(video, dict) else video,
+            return ctx.video_response(
+                video=str(video)
+                if not isinstance(video, dict)
+                else MediaContent(content=video["content"], content_type=video["content_type"]),
                 content_type="video/mp4",
                 duration=duration,
                 **common,
@@ -378,7 +382,7 @@ class MockProviderHandler(BaseProviderHandler):
             )
             for i in range(request.number_of_videos)
         ]
-        return ctx.response(
+        return ctx.video_response(
             video=clips[0],
             videos=clips,
             content_type="video/mp4",
@@ -405,7 +409,7 @@ class MockProviderHandler(BaseProviderHandler):
             to_data_uri(media.make_png(width, height, seed=seed + i), "image/png").split(",", 1)[1]
             for i in range(count)
         ]
-        return ctx.response(
+        return ctx.image_response(
             images=images,
             content_type="image/png",
             width=width,
@@ -448,7 +452,7 @@ class MockProviderHandler(BaseProviderHandler):
             data = media.make_pcm(duration, sample_rate=rate, seed=seed)
         else:
             data = media.make_wav(duration, sample_rate=rate, seed=seed)
-        return ctx.response(
+        return ctx.audio_response(
             audio=base64.b64encode(data).decode("ascii"),
             content_type=ctype,
             duration=duration,

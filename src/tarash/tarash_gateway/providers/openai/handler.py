@@ -161,6 +161,7 @@ class OpenAIProviderHandler(BaseProviderHandler):
     name: ClassVar[str] = "openai"
     operations: ClassVar[frozenset[Operation]] = frozenset({"image", "video", "tts"})
     api_key_env: ClassVar[tuple[str, ...]] = ("OPENAI_API_KEY",)
+    base_url_env: ClassVar[tuple[str, ...]] = ("OPENAI_BASE_URL",)  # read by the SDK itself
     supports_streaming: ClassVar[bool] = True
 
     image_models: ClassVar[Mapping[str, ImageModelSpec]] = IMAGE_MODELS
@@ -499,7 +500,7 @@ class OpenAIProviderHandler(BaseProviderHandler):
                 size=str(size) if size else None,
                 quality=body.get("quality") or prepared.payload.get("quality"),
             )
-        response: BaseGenerationResponse = ctx.response(
+        response: BaseGenerationResponse = ctx.image_response(
             images=images,
             content_type=content_type,
             revised_prompt=revised,
@@ -667,7 +668,7 @@ class OpenAIProviderHandler(BaseProviderHandler):
                 size=str(size) if size else None,
                 remix=bool(job.data.get("remix_of") or video.get("remixed_from_video_id")),
             )
-        response: BaseGenerationResponse = ctx.response(
+        response: BaseGenerationResponse = ctx.video_response(
             video=MediaContent(content=data, content_type=content_type),
             content_type=content_type,
             duration=seconds,
@@ -742,7 +743,7 @@ class OpenAIProviderHandler(BaseProviderHandler):
         cost = None
         if self.estimates_cost and family is not None:
             cost = pricing.speech_cost(family, characters=len(str(prepared.payload["input"])))
-        response: BaseGenerationResponse = ctx.response(
+        response: BaseGenerationResponse = ctx.audio_response(
             audio=base64.b64encode(audio).decode("ascii"),
             content_type=content_type,
             duration=duration,

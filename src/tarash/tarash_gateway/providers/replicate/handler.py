@@ -258,6 +258,7 @@ class ReplicateProviderHandler(BaseProviderHandler):
     name: ClassVar[str] = "replicate"
     operations: ClassVar[frozenset[Operation]] = frozenset({"video", "image"})
     api_key_env: ClassVar[tuple[str, ...]] = ("REPLICATE_API_TOKEN",)
+    base_url_env: ClassVar[tuple[str, ...]] = ("REPLICATE_BASE_URL",)  # read by the SDK itself
 
     def __init__(self) -> None:
         self._log_offsets: OrderedDict[str, int] = OrderedDict()
@@ -449,7 +450,7 @@ class ReplicateProviderHandler(BaseProviderHandler):
             "seed": seed if isinstance(seed, int) else None,
         }
         if ctx.operation == "image":
-            return ctx.response(
+            return ctx.image_response(
                 images=items, content_type=_content_type(items[0], "image/png"), **common
             )
         videos: list[str | MediaContent] = []
@@ -465,7 +466,7 @@ class ReplicateProviderHandler(BaseProviderHandler):
             else:
                 videos.append(str(item))
         duration = inputs.get("duration")
-        return ctx.response(
+        return ctx.video_response(
             video=videos[0],
             videos=videos if len(videos) > 1 else [],
             content_type=_content_type(items[0], "video/mp4"),
@@ -512,7 +513,7 @@ class ReplicateProviderHandler(BaseProviderHandler):
             ctx.model,
             prediction.id,
             raw,
-            retryable=bool(_TRANSIENT.search(text)),
+            retry_same_config=bool(_TRANSIENT.search(text)),
         )
 
     def _http_error(

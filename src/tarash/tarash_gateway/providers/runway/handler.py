@@ -142,6 +142,7 @@ class RunwayProviderHandler(BaseProviderHandler):
     name: ClassVar[str] = "runway"
     operations: ClassVar[frozenset[Operation]] = frozenset({"video", "image"})
     api_key_env: ClassVar[tuple[str, ...]] = ("RUNWAYML_API_SECRET",)
+    base_url_env: ClassVar[tuple[str, ...]] = ("RUNWAYML_BASE_URL",)  # read by the SDK itself
 
     def __init__(self) -> None:
         self._finished: OrderedDict[str, Any] = OrderedDict()
@@ -384,11 +385,11 @@ class RunwayProviderHandler(BaseProviderHandler):
             "cost": cost,
         }
         if ctx.operation == "image":
-            response: BaseGenerationResponse = ctx.response(
+            response: BaseGenerationResponse = ctx.image_response(
                 images=outputs, content_type=_content_type(outputs[0], "image/png"), **common
             )
             return response
-        response = ctx.response(
+        response = ctx.video_response(
             video=outputs[0],
             videos=outputs if len(outputs) > 1 else [],
             content_type=_content_type(outputs[0], "video/mp4"),
@@ -418,7 +419,7 @@ class RunwayProviderHandler(BaseProviderHandler):
         status = getattr(task, "status", None)
         if status == "CANCELLED":
             return GenerationFailedError(
-                f"task {task_id} was cancelled", self.name, ctx.model, task_id, raw
+                f"task {task_id} was cancelled", self.name, ctx.model, task_id, raw, retryable=False
             )
         code = str(getattr(task, "failure_code", None) or "")
         failure = str(getattr(task, "failure", None) or "generation failed")
@@ -426,7 +427,9 @@ class RunwayProviderHandler(BaseProviderHandler):
         if code.startswith(("SAFETY.", "INPUT_PREPROCESSING.SAFETY")):
             return ContentModerationError(text, self.name, ctx.model, task_id, raw)
         retryable = code.startswith("INTERNAL") or code == "INPUT_PREPROCESSING.INTERNAL"
-        return GenerationFailedError(text, self.name, ctx.model, task_id, raw, retryable=retryable)
+        return GenerationFailedError(
+            text, self.name, ctx.model, task_id, raw, retry_same_config=retryable
+        )
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """``runwayml`` exceptions → typed errors (400 issues, 401, 404, 429/5xx retryable)."""

@@ -208,7 +208,7 @@ class SarvamProviderHandler(BaseProviderHandler):
             "speech_sample_rate": plan.sample_rate,
             "audio_bytes": len(data),
         }
-        response: TTSResponse = ctx.response(
+        response = ctx.audio_response(
             audio=base64.b64encode(data).decode("ascii"),
             content_type=plan.content_type,
             duration=round(duration, 6) if duration is not None else None,
@@ -217,6 +217,7 @@ class SarvamProviderHandler(BaseProviderHandler):
             provider_request_id=next((r for r in request_ids if r), None),
             raw_response=raw,
         )
+        assert isinstance(response, TTSResponse)  # a TTS-only provider
         return response
 
     # ------------------------------------------------------------------ streaming
@@ -361,7 +362,7 @@ def _map_error(exc: BaseException, provider: str, ctx: AttemptContext) -> Tarash
             )
         if status == 429 or code == "rate_limit_exceeded_error":
             quota = code == "insufficient_quota_error"
-            limited = RateLimitError(
+            return RateLimitError(
                 f"HTTP {status}: {text}"
                 + (" (credits exhausted; a fallback provider may still answer)" if quota else ""),
                 provider,
@@ -369,20 +370,18 @@ def _map_error(exc: BaseException, provider: str, ctx: AttemptContext) -> Tarash
                 raw_response=raw,
                 status_code=status,
                 retry_after=None if quota else retry_after,
+                retry_same_config=not quota,
             )
-            limited.retry_same_config = not quota
-            return limited
         if status == 402:
-            unpaid = HTTPError(
+            return HTTPError(
                 f"HTTP 402: {text or 'payment required'}",
                 provider,
                 model,
                 raw_response=raw,
                 status_code=402,
                 retryable=True,
+                retry_same_config=False,
             )
-            unpaid.retry_same_config = False
-            return unpaid
         return error_from_status(
             status, text, provider=provider, model=model, raw_response=raw, headers=headers
         )

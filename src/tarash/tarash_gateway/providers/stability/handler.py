@@ -241,7 +241,7 @@ class StabilityProviderHandler(BaseProviderHandler):
                 raw,
                 retryable=True,
             )
-        return ctx.response(
+        return ctx.image_response(
             images=[base64.b64encode(data).decode("ascii")],
             content_type=image_type or "image/png",
             seed=_int_or_none(seed),

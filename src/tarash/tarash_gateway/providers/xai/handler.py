@@ -40,7 +40,7 @@ from tarash.tarash_gateway.exceptions import (
     HTTPError,
     RateLimitError,
     TarashException,
-    TimeoutError,
+    TarashTimeoutError,
     ValidationError,
 )
 from tarash.tarash_gateway.http import parse_retry_after
@@ -273,7 +273,7 @@ class XAIProviderHandler(BaseProviderHandler):
             )
         if len(proto.images) < requested:
             warnings.append(f"xai returned {len(proto.images)} of {requested} requested images")
-        return ctx.response(
+        return ctx.image_response(
             images=images,
             content_type=content_type or "image/jpeg",
             raw_response=raw,
@@ -350,7 +350,9 @@ class XAIProviderHandler(BaseProviderHandler):
         if "invalid" in lowered:
             return ValidationError(text, self.name, ctx.model, rid, raw)
         transient = any(w in lowered for w in ("internal", "timeout", "unavailable", "overload"))
-        return GenerationFailedError(text, self.name, ctx.model, rid, raw, retryable=transient)
+        return GenerationFailedError(
+            text, self.name, ctx.model, rid, raw, retry_same_config=transient
+        )
 
     async def result(self, ctx: AttemptContext, job: JobRef) -> Any:
         """The finished video (a URL the provider keeps for about 24 h)."""
@@ -390,7 +392,7 @@ class XAIProviderHandler(BaseProviderHandler):
                 raw,
                 retryable=True,
             )
-        return ctx.response(
+        return ctx.video_response(
             video=video.url,
             content_type="video/mp4",
             duration=float(video.duration) if video.duration else None,
@@ -451,7 +453,7 @@ class XAIProviderHandler(BaseProviderHandler):
             retry_after = parse_retry_after(_metadata(exc))
             return RateLimitError(*args, retry_after=retry_after)
         if code == codes.DEADLINE_EXCEEDED:
-            return TimeoutError(*args, timeout_seconds=self._rpc_timeout(ctx.config))
+            return TarashTimeoutError(*args, timeout_seconds=self._rpc_timeout(ctx.config))
         if code in (codes.UNAVAILABLE, codes.CANCELLED):
             return HTTPConnectionError(*args)
         if code in (codes.INTERNAL, codes.UNKNOWN, codes.DATA_LOSS):
