@@ -89,15 +89,12 @@ class ClientCache:
         if table is None:
             table = {}
             self._by_loop[loop] = table
-            self._closers[loop] = self._closer_for(loop, table)
+        if loop not in self._closers:
+            self._closers[loop] = self._closer_for(loop)
         return table
 
-    def _closer_for(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        table: dict[Hashable, tuple[Any, Callable[[Any], Any] | None]],
-    ) -> AsyncGenerator[None, None]:
-        """An async generator parked on ``loop`` whose clean-up closes ``table``'s clients.
+    def _closer_for(self, loop: asyncio.AbstractEventLoop) -> AsyncGenerator[None, None]:
+        """An async generator parked on ``loop`` whose clean-up closes that loop's clients.
 
         ``asyncio.run`` (and every well-behaved loop owner) calls
         ``loop.shutdown_asyncgens()`` before closing the loop; that finalises this
@@ -110,10 +107,11 @@ class ClientCache:
                 yield
             finally:
                 with self._lock:
+                    table = self._by_loop.pop(loop, {})
                     entries = list(table.values())
                     table.clear()
-                    if self._by_loop.get(loop) is table:
-                        del self._by_loop[loop]
+                    if self._closers.get(loop) is gen:
+                        del self._closers[loop]
                 await _close_entries(entries)
 
         gen = closer()

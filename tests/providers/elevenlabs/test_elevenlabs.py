@@ -24,7 +24,7 @@ from tarash.tarash_gateway import (
     generate_tts,
     generate_tts_async,
 )
-from tarash.tarash_gateway.models import MediaContent
+from tarash.tarash_gateway.models import AudioGenerationConfig, MediaContent
 from tarash.tarash_gateway.providers.elevenlabs import (
     ELEVENLABS_OUTPUT_FORMATS,
     ElevenLabsProviderHandler,
@@ -554,18 +554,21 @@ def test_dropped_connection_is_retryable_connection_error(elevenlabs: ElevenLabs
     elevenlabs.inject_drop(path=TTS_PATH, times=None)
     with pytest.raises(HTTPConnectionError) as info:
         generate_tts(el_config(elevenlabs), TTSRequest(text="hi", voice_id="v"))
-    assert info.value.retryable
-    assert elevenlabs.count(TTS_PATH) == 3
+    assert info.value.retryable and info.value.outcome_unknown
+    assert elevenlabs.count(TTS_PATH) == 1  # sent once: a resend could pay twice
 
 
-def test_network_error_on_sts_is_retryable(elevenlabs: ElevenLabsEmulator) -> None:
+def test_network_error_on_sts_falls_back_without_resending(
+    elevenlabs: ElevenLabsEmulator,
+) -> None:
     elevenlabs.inject_drop(path=STS_PATH, times=1)
+    fallback = AudioGenerationConfig(provider="mock", model="mock-sts")
     response = generate_sts(
-        el_config(elevenlabs, "eleven_multilingual_sts_v2"),
+        el_config(elevenlabs, "eleven_multilingual_sts_v2", fallback_configs=[fallback]),
         STSRequest(audio=make_wav(0.2), voice_id="t"),
     )
-    assert response.audio_bytes
-    assert elevenlabs.count(STS_PATH) == 2
+    assert response.audio_bytes and response.provider == "mock"
+    assert elevenlabs.count(STS_PATH) == 1  # sent once: a resend could pay twice
 
 
 def test_malformed_error_json_is_still_typed(elevenlabs: ElevenLabsEmulator) -> None:

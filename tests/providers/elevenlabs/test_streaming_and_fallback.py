@@ -123,16 +123,27 @@ def test_stream_validation_happens_before_any_request(elevenlabs: ElevenLabsEmul
 
 
 def test_stream_retries_before_the_first_chunk(elevenlabs: ElevenLabsEmulator) -> None:
-    elevenlabs.inject_status(429, path=STREAM_PATH, retry_after="0.05")
-    elevenlabs.inject_drop(path=STREAM_PATH)
+    elevenlabs.inject_status(429, path=STREAM_PATH, retry_after="0.05", times=2)
     audio = stream_tts(el_config(elevenlabs), TTSRequest(text="retry me", voice_id="v"))
     data = audio.read_all()
     assert data == render_audio("mp3", 44100, bit_rate=128000, duration=speech_seconds("retry me"))
     assert [r.status for r in elevenlabs.find(STREAM_PATH)][:1] == [429]
     assert elevenlabs.count(STREAM_PATH) == 3
     attempts = audio.execution_metadata.attempts
-    assert [a.error_type for a in attempts] == ["RateLimitError", "HTTPConnectionError", None]
+    assert [a.error_type for a in attempts] == ["RateLimitError", "RateLimitError", None]
     assert attempts[-1].status == "success"
+
+
+def test_dropped_stream_before_audio_is_not_requested_again(
+    elevenlabs: ElevenLabsEmulator,
+) -> None:
+    """A 429 is an answer (retried); a drop after sending may have generated speech."""
+    elevenlabs.inject_drop(path=STREAM_PATH)
+    audio = stream_tts(el_config(elevenlabs), TTSRequest(text="retry me", voice_id="v"))
+    with pytest.raises(HTTPConnectionError) as info:
+        audio.read_all()
+    assert info.value.outcome_unknown
+    assert elevenlabs.count(STREAM_PATH) == 1
 
 
 def test_failure_after_the_first_chunk_raises_and_never_falls_back(

@@ -36,6 +36,7 @@ pytestmark = pytest.mark.timeout(30)
 
 SUBMIT = r"^/fal-ai/veo3$"
 REQ = VideoGenerationRequest(prompt="p")
+MOCK_VIDEO = VideoGenerationConfig(provider="mock", model="mock-video")
 
 
 def mock_fallback() -> VideoGenerationConfig:
@@ -184,36 +185,41 @@ async def test_x_fal_retryable_false_is_authoritative(fal: FalEmulator) -> None:
     assert len(submits(fal)) == 1
 
 
-async def test_dropped_connection_is_retried(fal: FalEmulator) -> None:
+async def test_dropped_submit_is_not_resent_but_falls_back(fal: FalEmulator) -> None:
     fal.inject_drop(path=SUBMIT)
-    response = await generate_video_async(video_config(fal), REQ)
-    assert response.video
+    response = await generate_video_async(video_config(fal, fallback_configs=[MOCK_VIDEO]), REQ)
+    assert response.video and response.provider == "mock"
     assert response.execution_metadata is not None
     assert response.execution_metadata.attempts[0].error_type == "HTTPConnectionError"
+    assert len(submits(fal)) == 1  # sent once: a resend could pay twice
 
 
 async def test_dropped_connection_every_time(fal: FalEmulator) -> None:
     fal.inject_drop(path=SUBMIT, times=None)
-    with pytest.raises(HTTPConnectionError):
+    with pytest.raises(HTTPConnectionError) as info:
         await generate_video_async(video_config(fal), REQ)
-    assert len(submits(fal)) == 3
+    assert info.value.outcome_unknown
+    assert len(submits(fal)) == 1  # sent once: a resend could pay twice
 
 
-async def test_malformed_json_is_retried(fal: FalEmulator) -> None:
+async def test_malformed_submit_answer_is_an_unknown_outcome(fal: FalEmulator) -> None:
     fal.inject_malformed(path=SUBMIT)
-    response = await generate_video_async(video_config(fal), REQ)
-    assert response.video
+    response = await generate_video_async(video_config(fal, fallback_configs=[MOCK_VIDEO]), REQ)
+    assert response.video and response.provider == "mock"
     assert response.execution_metadata is not None
     first = response.execution_metadata.attempts[0]
     assert first.error_type == "GenerationFailedError"
     assert "malformed JSON" in (first.error_message or "")
+    assert "outcome is unknown" in (first.error_message or "")
+    assert len(submits(fal)) == 1  # sent once: a resend could pay twice
 
 
 async def test_malformed_result_every_time_fails_after_retries(fal: FalEmulator) -> None:
     fal.inject_malformed(path=r"^/fal-ai/veo3/requests/[^/]+$", method="GET", times=None)
-    with pytest.raises(GenerationFailedError, match="malformed JSON"):
+    with pytest.raises(GenerationFailedError, match="malformed JSON") as info:
         await generate_video_async(video_config(fal), REQ)
-    assert len(submits(fal)) == 3
+    assert len(submits(fal)) == 1  # the result fetch is retried, the paid job never resent
+    assert info.value.job is not None  # still fetchable
 
 
 async def test_transient_status_errors_are_tolerated_while_polling(fal: FalEmulator) -> None:
@@ -289,7 +295,7 @@ async def test_result_without_media_is_a_retryable_failure(fal: FalEmulator) -> 
     fal.job_script = JobScript.success({"video": None})
     with pytest.raises(GenerationFailedError, match="no video"):
         await generate_video_async(video_config(fal), REQ)
-    assert len(submits(fal)) == 3
+    assert len(submits(fal)) == 1  # a failed generation moves on; it is not paid again
 
 
 # --------------------------------------------------------------------------- timeouts

@@ -199,9 +199,10 @@ def test_job_error_mapping() -> None:
     infra = job_error(
         "gone", "runner_disconnected", provider="fal", model="m", request_id="r", raw={}
     )
-    assert isinstance(infra, GenerationFailedError) and infra.retryable
+    assert isinstance(infra, GenerationFailedError) and infra.retry_same_config
     model = job_error("bad output", None, provider="fal", model="m", request_id="r", raw={})
-    assert isinstance(model, GenerationFailedError) and not model.retryable
+    assert isinstance(model, GenerationFailedError)
+    assert model.retryable and not model.retry_same_config  # next config only
 
 
 # --------------------------------------------------------------------------- URLs + settings

@@ -7,6 +7,7 @@ import pytest
 from tarash.tarash_gateway import (
     AuthenticationError,
     ContentModerationError,
+    GenerationFailedError,
     HTTPConnectionError,
     HTTPError,
     RateLimitError,
@@ -203,23 +204,25 @@ def test_a_dropped_connection_is_retried_by_the_gateway_only(emu: GoogleEmulator
     assert emu.count(GENERATE) == 1
 
 
-def test_a_dropped_connection_then_success(emu: GoogleEmulator) -> None:
+def test_a_dropped_connection_is_not_resent(emu: GoogleEmulator) -> None:
     emu.inject_drop(path=GENERATE, times=1)
-    response = generate_image(image_config(emu), PROMPT)
-    assert response.images
-    assert emu.count(GENERATE) == 2
+    with pytest.raises(HTTPConnectionError) as info:
+        generate_image(image_config(emu), PROMPT)
+    assert info.value.outcome_unknown
+    assert emu.count(GENERATE) == 1  # sent once: a resend could pay twice
 
 
-def test_malformed_json_is_a_retryable_http_error(emu: GoogleEmulator) -> None:
+def test_malformed_json_is_an_unknown_outcome(emu: GoogleEmulator) -> None:
     emu.inject_malformed(path=GENERATE, times=None)
-    error = _image_error(emu, retry=NO_RETRY)
-    assert isinstance(error, HTTPError)
-    assert error.retryable and "not valid JSON" in error.message
+    error = _image_error(emu)
+    assert isinstance(error, GenerationFailedError)
+    assert error.retryable and error.outcome_unknown and "not valid JSON" in error.message
+    assert emu.count(GENERATE) == 1  # an unreadable 200 may be a paid image: never resent
 
 
 def test_malformed_json_from_the_transport_path(emu: GoogleEmulator) -> None:
     emu.inject_malformed(path=r":predictLongRunning$", times=None)
-    with pytest.raises(HTTPError) as info:
+    with pytest.raises(GenerationFailedError) as info:
         generate_video(video_config(emu, retry=NO_RETRY), VideoGenerationRequest(prompt="x"))
     assert "not valid JSON" in info.value.message
 

@@ -545,14 +545,18 @@ async def test_transient_poll_error_is_tolerated(replicate: ReplicateEmulator) -
 async def test_dropped_connection_and_malformed_json_are_retried(
     replicate: ReplicateEmulator,
 ) -> None:
-    replicate.inject_drop(path=CREATE, method="POST")
-    replicate.inject_malformed(path=CREATE, method="POST")
+    replicate.inject_malformed(path=CREATE, method="POST", status=502)
     response = await generate_video_async(
         video_config(replicate), VideoGenerationRequest(prompt="p")
     )
     attempts = response.execution_metadata.attempts  # type: ignore[union-attr]
-    assert [a.error_type for a in attempts] == ["HTTPConnectionError", "HTTPError", None]
-    assert "malformed" in (attempts[1].error_message or "")
+    assert [a.error_type for a in attempts] == ["HTTPError", None]  # an answered 502: resent
+    replicate.reset()
+    replicate.inject_drop(path=CREATE, method="POST")
+    with pytest.raises(HTTPConnectionError) as info:
+        await generate_video_async(video_config(replicate), VideoGenerationRequest(prompt="p"))
+    assert info.value.outcome_unknown
+    assert len(creates(replicate)) == 1  # sent once: a resend could pay twice
 
 
 async def test_dropped_connection_everywhere_is_a_connection_error(
@@ -573,15 +577,21 @@ async def test_failed_prediction_is_generation_failed_and_not_retried(
         "Invalid image: could not decode start_image", running=0.05
     )
     with pytest.raises(GenerationFailedError) as info:
-        await generate_video_async(
-            video_config(replicate, fallback_configs=[mock_video()]),
-            VideoGenerationRequest(prompt="p"),
-        )
+        await generate_video_async(video_config(replicate), VideoGenerationRequest(prompt="p"))
     assert "could not decode start_image" in str(info.value)
-    assert info.value.retryable is False
+    assert info.value.retryable and not info.value.retry_same_config  # next config only
     assert info.value.request_id == next(iter(replicate.jobs))
     assert info.value.raw_response["status"] == "failed"
     assert len(creates(replicate)) == 1
+    replicate.reset()
+    replicate.job_script = JobScript.failure(
+        "Invalid image: could not decode start_image", running=0.05
+    )
+    moved_on = await generate_video_async(
+        video_config(replicate, fallback_configs=[mock_video()]),
+        VideoGenerationRequest(prompt="p"),
+    )
+    assert moved_on.provider == "mock" and len(creates(replicate)) == 1
 
 
 async def test_transient_model_failure_is_retried(replicate: ReplicateEmulator) -> None:

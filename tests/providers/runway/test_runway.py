@@ -391,15 +391,16 @@ async def test_fallback_from_mock_to_runway(runway: RunwayEmulator) -> None:
 
 
 async def test_dropped_connection_and_malformed_json_are_retried(runway: RunwayEmulator) -> None:
-    runway.inject_drop(path=TASKS)
     runway.inject_malformed(path=TASKS)
     response = await generate_video_async(video_config(runway), VideoGenerationRequest(prompt="p"))
     attempts = response.execution_metadata.attempts  # type: ignore[union-attr]
-    assert [a.error_type for a in attempts] == ["HTTPConnectionError", "HTTPError", None]
+    assert [a.error_type for a in attempts] == ["HTTPError", None]  # an answered error: resent
     runway.reset()
     runway.inject_drop(path=TASKS, times=None)
-    with pytest.raises(HTTPConnectionError):
+    with pytest.raises(HTTPConnectionError) as info:
         await generate_video_async(video_config(runway), VideoGenerationRequest(prompt="p"))
+    assert info.value.outcome_unknown
+    assert len(creates(runway)) == 1  # sent once: a resend could pay twice
 
 
 async def test_transient_status_errors_are_tolerated(runway: RunwayEmulator) -> None:
@@ -420,7 +421,7 @@ async def test_transient_status_errors_are_tolerated(runway: RunwayEmulator) -> 
         ("SAFETY.INPUT.TEXT", ContentModerationError, False),
         ("SAFETY.OUTPUT.VIDEO", ContentModerationError, False),
         ("INPUT_PREPROCESSING.SAFETY.TEXT", ContentModerationError, False),
-        ("ASSET.INVALID", GenerationFailedError, False),
+        ("ASSET.INVALID", ValidationError, False),
     ],
 )
 async def test_final_failure_codes(

@@ -448,10 +448,11 @@ async def test_500_error_is_retryable_http_error(stability: StabilityEmulator) -
 
 async def test_dropped_connection_is_retried(stability: StabilityEmulator) -> None:
     stability.inject_drop(path=GENERATE)
-    response = await generate_image_async(config(stability), ImageGenerationRequest(prompt="p"))
-    assert response.images
-    assert stability.count(GENERATE) == 2
-    meta = response.execution_metadata
+    with pytest.raises(HTTPConnectionError) as info:
+        await generate_image_async(config(stability), ImageGenerationRequest(prompt="p"))
+    assert info.value.outcome_unknown
+    assert stability.count(GENERATE) == 1  # sent once: a resend could pay twice
+    meta = info.value.execution_metadata
     assert meta is not None and meta.attempts[0].error_type == "HTTPConnectionError"
 
 
@@ -460,19 +461,10 @@ async def test_dropped_connection_every_time(stability: StabilityEmulator) -> No
     with pytest.raises(HTTPConnectionError) as info:
         await generate_image_async(config(stability), ImageGenerationRequest(prompt="p"))
     assert info.value.retryable is True
-    assert stability.count(GENERATE) == FAST_RETRY.max_retries + 1
+    assert stability.count(GENERATE) == 1  # sent once: a resend could pay twice
 
 
 async def test_malformed_json_is_retried_then_fails(stability: StabilityEmulator) -> None:
-    stability.inject_malformed(path=GENERATE)
-    ok = await generate_image_async(
-        config(stability, provider_config={"accept": "application/json"}),
-        ImageGenerationRequest(prompt="p"),
-    )
-    assert ok.images
-    assert stability.count(GENERATE) == 2
-
-    stability.reset()
     stability.inject_malformed(path=GENERATE, times=None)
     with pytest.raises(GenerationFailedError) as info:
         await generate_image_async(
@@ -480,7 +472,7 @@ async def test_malformed_json_is_retried_then_fails(stability: StabilityEmulator
             ImageGenerationRequest(prompt="p"),
         )
     assert "unreadable JSON" in str(info.value)
-    assert stability.count(GENERATE) == FAST_RETRY.max_retries + 1
+    assert stability.count(GENERATE) == 1  # an unreadable 200 may be a paid image
 
 
 async def test_slow_response_times_out(stability: StabilityEmulator) -> None:

@@ -52,7 +52,7 @@ def map_fern_error(
                 provider,
                 model,
                 raw_response=raw,
-                retryable=True,
+                request_sent=True,  # an unreadable success: the speech may be paid for
             )
         return status_error(status, body, getattr(exc, "headers", None) or {})
     if _is_pydantic_error(exc):
@@ -60,14 +60,14 @@ def map_fern_error(
             f"{provider} answered with an unexpected response shape: {exc}",
             provider,
             model,
-            retryable=True,
+            request_sent=True,
         )
     if isinstance(exc, json.JSONDecodeError):
         return GenerationFailedError(
             f"{provider} answered with a body that is not valid JSON",
             provider,
             model,
-            retryable=True,
+            request_sent=True,
         )
     name = type(exc).__module__
     if name.startswith(("httpx", "httpcore")) or isinstance(exc, OSError):

@@ -554,8 +554,8 @@ class FalProviderHandler(BaseProviderHandler):
                 model=ctx.model,
             )
         if isinstance(exc, FalProtocolError):
-            return GenerationFailedError(
-                str(exc), ctx.provider, ctx.model, raw_response=exc.raw, retryable=True
+            return GenerationFailedError(  # an answer we cannot read: outcome unknown
+                str(exc), ctx.provider, ctx.model, raw_response=exc.raw, request_sent=True
             )
         if isinstance(exc, MediaTooLargeError):
             return ValidationError(str(exc), ctx.provider, ctx.model, field="media")
@@ -565,7 +565,7 @@ class FalProviderHandler(BaseProviderHandler):
             )
         if isinstance(exc, json.JSONDecodeError):
             return GenerationFailedError(
-                f"fal sent malformed JSON: {exc}", ctx.provider, ctx.model, retryable=True
+                f"fal sent malformed JSON: {exc}", ctx.provider, ctx.model, request_sent=True
             )
         return None
 

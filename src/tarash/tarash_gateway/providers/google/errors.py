@@ -173,11 +173,11 @@ def map_exception(
     if genai_errors is not None and isinstance(exc, genai_errors.APIError):
         return map_api_error(exc, model=model, hint=hint)
     if isinstance(exc, json.JSONDecodeError):
-        return HTTPError(
+        return GenerationFailedError(
             f"{PROVIDER} returned a response that is not valid JSON: {exc}",
             PROVIDER,
             model,
-            retryable=True,
+            request_sent=True,  # an answer we cannot read: its outcome is unknown
         )
     module = type(exc).__module__
     if module.startswith("google.auth") and type(exc).__name__ not in (

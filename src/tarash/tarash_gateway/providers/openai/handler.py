@@ -625,7 +625,7 @@ class OpenAIProviderHandler(BaseProviderHandler):
             ctx.model,
             job.provider_request_id,
             video,
-            retryable=retryable,
+            retry_same_config=retryable,  # a transient failure the provider reported
             retry_after=retry_after,
         )
 

@@ -496,8 +496,13 @@ class ReplicateProviderHandler(BaseProviderHandler):
         raw = _summarize(prediction.dict())
         text = str(prediction.error or "").strip()
         if prediction.status == "canceled":
-            return GenerationFailedError(
-                f"prediction {prediction.id} was canceled", self.name, ctx.model, prediction.id, raw
+            return GenerationFailedError(  # cancelled by someone: do not run it elsewhere
+                f"prediction {prediction.id} was canceled",
+                self.name,
+                ctx.model,
+                prediction.id,
+                raw,
+                retryable=False,
             )
         if _MODERATION.search(text):
             return ContentModerationError(

@@ -426,6 +426,9 @@ class RunwayProviderHandler(BaseProviderHandler):
         text = f"task {task_id} failed: {failure}" + (f" [{code}]" if code else "")
         if code.startswith(("SAFETY.", "INPUT_PREPROCESSING.SAFETY")):
             return ContentModerationError(text, self.name, ctx.model, task_id, raw)
+        if code.startswith("ASSET.INVALID"):
+            # Runway's failure-code guide: the input asset itself was rejected.
+            return ValidationError(text, self.name, ctx.model, task_id, raw)
         retryable = code.startswith("INTERNAL") or code == "INPUT_PREPROCESSING.INTERNAL"
         return GenerationFailedError(
             text, self.name, ctx.model, task_id, raw, retry_same_config=retryable

@@ -262,7 +262,7 @@ class StabilityProviderHandler(BaseProviderHandler):
                 ctx.model,
                 request_id,
                 {"body": response.text[:2000]},
-                retryable=True,
+                request_sent=True,  # an answer we cannot read: it may be a paid image
             ) from exc
         if not isinstance(body, dict):
             raise GenerationFailedError(

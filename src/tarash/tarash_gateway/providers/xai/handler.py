@@ -455,7 +455,12 @@ class XAIProviderHandler(BaseProviderHandler):
         if code == codes.DEADLINE_EXCEEDED:
             return TarashTimeoutError(*args, timeout_seconds=self._rpc_timeout(ctx.config))
         if code in (codes.UNAVAILABLE, codes.CANCELLED):
-            return HTTPConnectionError(*args)
+            # gRPC's UNAVAILABLE is "not always safe to retry" for non-idempotent calls,
+            # unless the channel never connected (then the request never left).
+            never_left = code == codes.UNAVAILABLE and any(
+                hint in lowered for hint in _NEVER_CONNECTED
+            )
+            return HTTPConnectionError(*args, request_sent=not never_left)
         if code in (codes.INTERNAL, codes.UNKNOWN, codes.DATA_LOSS):
             return HTTPError(*args, status_code=500, retryable=True)
         if code == codes.ABORTED:
@@ -468,6 +473,14 @@ class XAIProviderHandler(BaseProviderHandler):
 
 
 # --------------------------------------------------------------------------- helpers
+
+_NEVER_CONNECTED = (
+    "failed to connect",
+    "connection refused",
+    "dns resolution failed",
+    "name resolution",
+)
+"""gRPC core's wording when a channel could not be established (the RPC never left)."""
 
 
 def _split_data_uri(value: str) -> tuple[str | None, str]:
