@@ -563,7 +563,7 @@ class MemoryJobStore:
             if direct is not None:
                 return direct
             for record in reversed(self._records.values()):
-                if record.request_id == request_id:
+                if request_id in (record.request_id, record.intent_id):
                     return record
             return None
 
