@@ -43,7 +43,7 @@ from datetime import UTC, date, datetime
 from datetime import time as dt_time
 from decimal import Decimal
 from pathlib import Path, PurePath
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -202,6 +202,9 @@ StoredState = (
 refused, DNS, connect timeout, an HTTP error the provider answered): nothing to bill.
 """
 
+_STORED_STATES = frozenset(
+    arg for part in get_args(StoredState) for arg in (get_args(part) or (part,))
+)
 TERMINAL_STATES: tuple[str, ...] = ("completed", "failed", "cancelled", "not_sent")
 INTENT_OUTCOMES: tuple[str, ...] = ("unknown", "not_sent")
 INTENT_KEY_PREFIX = "intent:"
@@ -926,7 +929,8 @@ class SQLiteJobStore:
         await self.update(job, "submitted")
 
     async def update(self, job: JobRef, state: str, error: str | None = None) -> None:
-        JobRecord.model_validate({"job": job, "state": state})  # reject unknown states now
+        if state not in _STORED_STATES:  # reject unknown states before queueing
+            JobRecord.model_validate({"job": job, "state": state})
         params = (job_key(job), job.request_id, job.to_json(), state, error, utcnow().isoformat())
 
         def run(conn: sqlite3.Connection) -> None:
