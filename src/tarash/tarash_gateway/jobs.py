@@ -739,9 +739,10 @@ class _Writer:
         future: _Result
         running = asyncio.get_running_loop() if loop else None
         future = running.create_future() if running is not None else concurrent.futures.Future()
-        if self._closed:
-            raise RuntimeError(f"the job store {self.path} is closed")
-        self._queue.put(_Op(run, read, future, running))
+        with self._close_lock:  # an op is queued before the close sentinel, or refused
+            if self._closed:
+                raise RuntimeError(f"the job store {self.path} is closed")
+            self._queue.put(_Op(run, read, future, running))
         return future
 
     def close(self, timeout: float = 60.0) -> None:
@@ -771,8 +772,10 @@ class _Writer:
                     except queue.Empty:
                         break
                 stop = self._process(conn, batch)
-            self._fail_leftovers()
         finally:
+            with self._close_lock:  # however the thread ends, no caller waits forever
+                self._closed = True
+            self._fail_leftovers()
             conn.close()
 
     def _process(self, conn: sqlite3.Connection, batch: list[_Op | object]) -> bool:
