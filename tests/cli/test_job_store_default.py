@@ -182,3 +182,25 @@ def test_jobs_lists_unknown_intents_and_refuses_to_resume_them(cli: Cli) -> None
         assert "may have been accepted and may bill, and it was not resent" in message
     assert refused.code == 1 and "failed before the provider could accept it" in refused.stderr
     assert "pw@" not in db.read_bytes().decode("latin-1")  # no userinfo in the file
+
+
+def test_an_unusable_default_store_warns_and_runs_in_memory(cli: Cli) -> None:
+    blocked = cli.home / "not-a-dir"
+    blocked.write_text("a file where the data directory should be", encoding="utf-8")
+    env = {"XDG_DATA_HOME": str(blocked)}
+    ran, no_wait, named = cli.many(
+        [
+            ["video", "a fox", "-p", "mock", "-o", "fox.mp4"],
+            ["video", "a fox", "-p", "mock", "--no-wait"],
+            ["video", "a fox", "-p", "mock", "--jobs-db", str(blocked / "jobs.db")],
+        ],
+        env=env,
+    )
+    assert ran.code == 0, ran
+    warning = " ".join(ran.stderr.split())
+    assert f"cannot open the job store {blocked}/tarash/jobs.db" in warning
+    assert "this job is kept in memory only" in warning
+    assert_mp4(cli.cwd / "fox.mp4")
+    for refused in (no_wait, named):  # nothing to resume from: a usage of the store fails
+        assert refused.code == 1, refused
+        assert "cannot open the job store" in refused.stderr
