@@ -5,8 +5,10 @@
 working directory and returns a :class:`CliResult` (exit code, stdout, stderr, cwd).
 
 * Provider keys and ``TARASH_*`` variables of the developer's shell are removed;
-  ``HOME`` and ``XDG_CONFIG_HOME`` point into the test's temporary directory, so no
-  personal config file is read. Pass ``env={...}`` to add variables.
+  ``HOME``, ``XDG_CONFIG_HOME`` and ``XDG_DATA_HOME`` point into the test's temporary
+  directory, so no personal config file is read and the default job store
+  (``$XDG_DATA_HOME/tarash/jobs.db``) is the test's own. Pass ``env={...}`` to add
+  variables.
 * The default config file of that home sets ``[mock] delay = 0.05`` so mock video jobs
   finish in ~0.1 s (``cli.write_config(...)`` replaces it).
 * ``cli.many([...], [...])`` runs several commands at once (same options) — the
@@ -143,6 +145,7 @@ class Cli:
         env.update(
             HOME=str(self.home),
             XDG_CONFIG_HOME=str(self.home / ".config"),
+            XDG_DATA_HOME=str(self.home / ".local" / "share"),
             PYTHONIOENCODING="utf-8",
             PYTHONPYCACHEPREFIX=str(PYCACHE),
             COLUMNS="200",

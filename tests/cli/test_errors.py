@@ -31,7 +31,6 @@ CASES: list[tuple[list[str], int, str]] = [
     (["sts", "in.wav"], 2, "Missing option '--voice'"),
     (["video", "a fox", "--config", "nope.toml"], 2, "config file not found: nope.toml"),
     (["vidoe", "a fox"], 2, "No such command 'vidoe'"),
-    (["video", "a fox", "--no-wait"], 2, "--no-wait needs a job store"),
     # no key for a real provider → 3, before anything is sent
     (["image", "a cat", "--provider", "openai"], 3, "no API key for openai: set OPENAI_API_KEY"),
     # provider failures rehearsed on the mock (one attempt, no fallback)

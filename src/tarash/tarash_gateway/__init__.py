@@ -55,11 +55,16 @@ from tarash.tarash_gateway.exceptions import (
 )
 from tarash.tarash_gateway.http import aclose_clients
 from tarash.tarash_gateway.jobs import (
+    JobRecord,
     JobRef,
     JobStatus,
+    JobStore,
     MemoryJobStore,
     SQLiteJobStore,
+    SubmitIntent,
     get_job_store,
+    list_pending_jobs,
+    list_pending_jobs_async,
     set_job_store,
 )
 from tarash.tarash_gateway.models import (
@@ -135,8 +140,10 @@ __all__ = [
     "ImageGenerationResponse",
     "ImageGenerationUpdate",
     "ImageType",
+    "JobRecord",
     "JobRef",
     "JobStatus",
+    "JobStore",
     "MediaContent",
     "MediaType",
     "MemoryJobStore",
@@ -152,6 +159,7 @@ __all__ = [
     "STSRequest",
     "STSResponse",
     "STSUpdate",
+    "SubmitIntent",
     "TTSRequest",
     "TTSResponse",
     "TTSUpdate",
@@ -179,6 +187,8 @@ __all__ = [
     "get_job_status_async",
     "get_job_store",
     "get_provider_field_mapping",
+    "list_pending_jobs",
+    "list_pending_jobs_async",
     "register_provider",
     "register_provider_field_mapping",
     "set_job_store",

@@ -7,14 +7,18 @@ mock provider until an API key is configured. See ``docs/cli.md`` and
 
 from __future__ import annotations
 
+import contextlib
+import signal
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
+from types import FrameType
 
 import typer
 
 from tarash.tarash_gateway.cli._app import app
 from tarash.tarash_gateway.cli._display import Output
-from tarash.tarash_gateway.cli._errors import EXIT_INTERRUPTED, EXIT_USAGE
+from tarash.tarash_gateway.cli._errors import EXIT_INTERRUPTED, EXIT_USAGE, Terminated
 
 __all__ = ["app", "main"]
 
@@ -25,8 +29,47 @@ _CLICK_ERROR: type[Exception] = next(
 )
 
 
+_TERMINATING = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+@contextlib.contextmanager
+def _terminate_like_ctrl_c() -> Iterator[None]:
+    """SIGTERM and SIGHUP raise :class:`Terminated` (a ``KeyboardInterrupt``) in the main
+    thread, so the running generation is cancelled exactly as with Ctrl-C: the gateway
+    cancels the upstream job or records it as abandoned. Only the first one raises; a
+    repeat while that clean-up runs is ignored (Ctrl-C still interrupts it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    fired = False
+
+    def handler(signum: int, frame: FrameType | None) -> None:
+        nonlocal fired
+        if not fired:
+            fired = True
+            raise Terminated(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in _TERMINATING}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run ``tarash`` with ``argv`` (default: ``sys.argv[1:]``); return the exit code."""
+    with _terminate_like_ctrl_c():
+        try:
+            return _main(argv)
+        except Terminated as exc:
+            Output().error(f"terminated by {exc.name}")
+            return exc.exit_code
+
+
+def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         args = ["--help"]
@@ -41,6 +84,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         Output().error(f"{message} (see: {path} --help)")
         code = getattr(exc, "exit_code", EXIT_USAGE)
         return code if isinstance(code, int) else EXIT_USAGE
+    except Terminated:
+        raise
     except (typer.Abort, KeyboardInterrupt):
         Output().error("interrupted")
         return EXIT_INTERRUPTED

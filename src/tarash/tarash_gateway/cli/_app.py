@@ -33,8 +33,8 @@ app = typer.Typer(
 
 
 jobs_app = typer.Typer(
-    help="Accepted jobs recorded in a SQLite job store (--jobs-db or $TARASH_JOBS_DB): "
-    "list, resume, cancel.",
+    help="Submits and accepted jobs recorded in the SQLite job store (--jobs-db, "
+    "$TARASH_JOBS_DB, else ~/.local/share/tarash/jobs.db): list, resume, cancel.",
     no_args_is_help=False,
 )
 app.add_typer(jobs_app, name="jobs", rich_help_panel="Jobs")

@@ -37,6 +37,7 @@ __all__ = [
     "EXIT_USAGE",
     "CliError",
     "ErrorReport",
+    "Terminated",
     "describe_error",
     "one_line",
 ]
@@ -62,6 +63,30 @@ EXIT_FAILED = 9
 """The provider accepted the job and reported that generation failed."""
 EXIT_INTERRUPTED = 130
 """Interrupted with Ctrl-C (the job is cancelled upstream)."""
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP: handled like Ctrl-C (the running job is cancelled upstream or
+    kept in the job store), exit code 128 + the signal number."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    @property
+    def name(self) -> str:
+        """``SIGTERM`` / ``SIGHUP``."""
+        import signal
+
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:
+            return f"signal {self.signum}"
+
+    @property
+    def exit_code(self) -> int:
+        """``128 + signum`` (143 for SIGTERM, 129 for SIGHUP), as shells report it."""
+        return 128 + self.signum
 
 
 class CliError(Exception):
@@ -171,6 +196,13 @@ def describe_error(exc: BaseException, operation: str | None = None) -> ErrorRep
         return ErrorReport(exc.exit_code, one_line(exc.message), "usage", {})
     if isinstance(exc, PydanticValidationError):
         return ErrorReport(EXIT_USAGE, one_line(format_pydantic(exc, operation)), "usage", {})
+    if isinstance(exc, Terminated):
+        return ErrorReport(
+            exc.exit_code,
+            f"terminated by {exc.name}; the gateway asked the provider to cancel the job",
+            "interrupted",
+            {"signal": exc.name},
+        )
     if isinstance(exc, KeyboardInterrupt):
         return ErrorReport(
             EXIT_INTERRUPTED,

@@ -49,13 +49,13 @@ from tarash.tarash_gateway.cli._options import (
 )
 from tarash.tarash_gateway.cli._runner import (
     guarded,
-    jobs_db_path,
+    jobs_db_choice,
     open_store,
     report_result,
     setup,
 )
 from tarash.tarash_gateway.cli._select import Selector
-from tarash.tarash_gateway.cli._settings import CATALOG, JOBS_DB_ENV, Operation, load_settings
+from tarash.tarash_gateway.cli._settings import CATALOG, Operation, load_settings
 from tarash.tarash_gateway.jobs import JobRef
 from tarash.tarash_gateway.models import (
     BaseGenerationRequest,
@@ -202,7 +202,7 @@ def _json_object(value: str | None, option: str) -> dict[str, Any] | None:
     return parsed
 
 
-def _submitted(out: Output, job: JobRef, db: Path, output: str | None) -> None:
+def _submitted(out: Output, job: JobRef, db: Path, chosen: bool, output: str | None) -> None:
     if out.json_mode:
         payload = {
             "ok": True,
@@ -219,7 +219,7 @@ def _submitted(out: Output, job: JobRef, db: Path, output: str | None) -> None:
     if out.quiet:
         out.raw(job.request_id)
         return
-    resume = f"tarash jobs resume {job.request_id} --jobs-db {db}"
+    resume = f"tarash jobs resume {job.request_id}" + (f" --jobs-db {db}" if chosen else "")
     if output:
         resume += f" -o {output}"
     out.result_line(
@@ -246,22 +246,22 @@ def _generate(
         if operation in ("tts", "sts") and not collected.get("voice_id"):
             collected["voice_id"] = settings.for_operation(operation).voice
         request = _build_request(operation, collected, opts.params)
-        db = jobs_db_path(opts.jobs_db, settings)
-        if opts.no_wait and db is None:
-            raise CliError(
-                f"--no-wait needs a job store to resume from: pass --jobs-db PATH or set "
-                f"{JOBS_DB_ENV}"
-            )
+        db, chosen = jobs_db_choice(opts.jobs_db, settings)
         config = Selector(operation, settings, out).chain(opts)
-        if db is not None:
+        try:
             open_store(db)
-        if opts.no_wait and db is not None:
+        except CliError as exc:
+            if chosen or opts.no_wait:
+                raise
+            # the default store is a convenience: without it the job is only in memory
+            out.warning(f"{exc.message}; this job is kept in memory only")
+        if opts.no_wait:
             if config.fallback_configs:
                 out.warning("--no-wait submits to the first provider only; fallbacks are not used")
                 config = config.model_copy(update={"fallback_configs": None})
             submitted = submit_job(config, request)
             if isinstance(submitted, JobRef):
-                _submitted(out, submitted, db, opts.output)
+                _submitted(out, submitted, db, chosen, opts.output)
             else:
                 report_result(out, operation, submitted, opts.output)
             return

@@ -3,6 +3,7 @@
 import asyncio
 import json
 import math
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from tarash.tarash_gateway.cli._options import (
 )
 from tarash.tarash_gateway.cli._runner import (
     guarded,
-    jobs_db_path,
+    jobs_db_choice,
     open_store,
     report_result,
     setup,
@@ -36,22 +37,31 @@ from tarash.tarash_gateway.cli._settings import (
     mock_forced,
     provider_status,
 )
-from tarash.tarash_gateway.jobs import JobRecord, JobRef, SQLiteJobStore
+from tarash.tarash_gateway.jobs import JobRecord, JobRef, SQLiteJobStore, utcnow
 from tarash.tarash_gateway.models import BaseGenerationConfig
 
 __all__ = ["jobs", "jobs_cancel", "jobs_list", "jobs_resume"]
 
 
-def _need_store(jobs_db: str | None, settings: CliSettings) -> tuple[SQLiteJobStore, Path]:
-    path = jobs_db_path(jobs_db, settings)
-    if path is None:
-        raise CliError(f"no job store configured: pass --jobs-db PATH or set {JOBS_DB_ENV}")
-    if not path.is_file():
+def _store_path(jobs_db: str | None, settings: CliSettings) -> Path:
+    path, chosen = jobs_db_choice(jobs_db, settings)
+    if chosen and not path.is_file():
         raise CliError(f"job store not found: {path}")
+    return path
+
+
+def _need_store(jobs_db: str | None, settings: CliSettings) -> tuple[SQLiteJobStore, Path]:
+    path = _store_path(jobs_db, settings)
+    if not path.is_file():
+        raise CliError(f"no job store at {path} yet: no job was recorded (see: {JOBS_DB_ENV})")
     return open_store(path), path
 
 
-def _find_job(store: SQLiteJobStore, path: Path, ident: str) -> JobRecord:
+def _db_hint(path: Path, jobs_db: str | None, settings: CliSettings) -> str:
+    return f" --jobs-db {path}" if jobs_db_choice(jobs_db, settings)[1] else ""
+
+
+def _find_job(store: SQLiteJobStore, path: Path, ident: str, hint: str) -> JobRecord:
     record = asyncio.run(store.get(ident))
     if record is not None:
         return record
@@ -59,13 +69,58 @@ def _find_job(store: SQLiteJobStore, path: Path, ident: str) -> JobRecord:
     matches = [
         r
         for r in pending
-        if r.job.request_id.startswith(ident) or r.job.provider_request_id == ident
+        if r.request_id.startswith(ident)
+        or (r.job is not None and r.job.provider_request_id == ident)
+        or (r.intent_id is not None and r.intent_id == ident)
     ]
     if not matches:
-        raise CliError(f"no job {ident!r} in {path} (see: tarash jobs --jobs-db {path})")
+        raise CliError(f"no job {ident!r} in {path} (see: tarash jobs{hint})")
     if len(matches) > 1:
         raise CliError(f"{ident!r} matches {len(matches)} jobs in {path}; give more of the id")
     return matches[0]
+
+
+def _job_of(record: JobRecord) -> JobRef:
+    """The provider job of a record; a record that is only a submit intent has none."""
+    if record.job is not None:
+        return record.job
+    if record.state == "not_sent":
+        raise CliError(
+            f"{record.request_id} has no provider job: its submit to {record.provider}/"
+            f"{record.model} failed before the provider could accept it ({record.error})",
+            EXIT_ERROR,
+        )
+    raise CliError(
+        f"{record.request_id} has no provider job to resume or cancel: the outcome of its "
+        f"submit to {record.provider}/{record.model} is unknown (state {record.state}); it "
+        "may have been accepted and may bill, and it was not resent — look for it in the "
+        "provider's dashboard",
+        EXIT_ERROR,
+    )
+
+
+_NOTES = {
+    "unknown": "outcome unknown — may have been accepted; not resent",
+    "intent": "submit in flight or interrupted: outcome unknown — may have been accepted; "
+    "not resent",
+    "abandoned": "our wait ended without a confirmed cancel: may still run and bill",
+    "cancel_requested": "cancel sent, not confirmed",
+    "result_pending": "finished upstream; result not fetched yet",
+}
+"""What each pending state means for the user (the listing's Note column)."""
+
+
+def _age(since: datetime, now: datetime) -> str:
+    seconds = max(0, int((now - since).total_seconds()))
+    if seconds < 60:
+        return f"{seconds}s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes}m {seconds:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    return f"{hours // 24}d {hours % 24}h"
 
 
 def _job_config(job: JobRef, settings: CliSettings, timeout: float | None) -> BaseGenerationConfig:
@@ -86,19 +141,25 @@ def _job_config(job: JobRef, settings: CliSettings, timeout: float | None) -> Ba
 def _list_jobs(out: Output, jobs_db: str | None, config: str | None) -> None:
     setup(out)
     settings = load_settings(config, warn=out.warning)
-    store, path = _need_store(jobs_db, settings)
-    records = asyncio.run(store.pending())
+    path = _store_path(jobs_db, settings)
+    records = asyncio.run(open_store(path).pending()) if path.is_file() else []
+    now = utcnow()
     if out.json_mode:
         rows = [
             {
-                "request_id": r.job.request_id,
-                "operation": r.job.operation,
-                "provider": r.job.provider,
-                "model": r.job.model,
-                "provider_request_id": r.job.provider_request_id,
+                "request_id": r.request_id,
+                "operation": r.operation,
+                "provider": r.provider,
+                "model": r.model,
+                "provider_request_id": r.job.provider_request_id if r.job else None,
+                "intent_id": r.intent_id,
+                "payload_hash": r.intent.payload_hash if r.intent else None,
                 "state": r.state,
-                "submitted_at": r.job.submitted_at.isoformat(),
+                "note": _NOTES.get(r.state),
+                "error": r.error,
+                "submitted_at": r.submitted_at.isoformat(),
                 "updated_at": r.updated_at.isoformat(),
+                "age_seconds": round((now - r.submitted_at).total_seconds(), 3),
             }
             for r in records
         ]
@@ -110,15 +171,17 @@ def _list_jobs(out: Output, jobs_db: str | None, config: str | None) -> None:
     from rich.table import Table
 
     table = Table(title=f"Pending jobs in {path}", title_justify="left", header_style="bold")
-    for column in ("Request id", "Operation", "Provider/model", "State", "Submitted (UTC)"):
+    for column in ("Request id", "Operation", "Provider/model", "State", "Age", "Note"):
         table.add_column(column)
     for r in records:
+        note = _NOTES.get(r.state, "")
         table.add_row(
-            Text(r.job.request_id, style="bold"),
-            r.job.operation,
-            Text(f"{r.job.provider}/{r.job.model}"),
-            r.state,
-            r.job.submitted_at.strftime("%Y-%m-%d %H:%M:%S"),
+            Text(r.request_id, style="bold"),
+            r.operation,
+            Text(f"{r.provider}/{r.model}"),
+            Text(r.state, style="bold yellow" if r.state in ("unknown", "intent") else ""),
+            _age(r.submitted_at, now),
+            Text(note, style="yellow" if r.job is None else "dim"),
         )
     out.out.print(table)
 
@@ -163,7 +226,7 @@ def jobs_resume(
         setup(out)
         settings = load_settings(config, warn=out.warning)
         store, path = _need_store(jobs_db, settings)
-        job = _find_job(store, path, request_id).job
+        job = _job_of(_find_job(store, path, request_id, _db_hint(path, jobs_db, settings)))
         if job.provider != "mock" and not mock_forced():
             Selector(job.operation, settings, out).check(job.provider)
         job_config = _job_config(job, settings, timeout)
@@ -189,7 +252,7 @@ def jobs_cancel(
         setup(out)
         settings = load_settings(config, warn=out.warning)
         store, path = _need_store(jobs_db, settings)
-        job = _find_job(store, path, request_id).job
+        job = _job_of(_find_job(store, path, request_id, _db_hint(path, jobs_db, settings)))
         confirmed = cancel_job(job, _job_config(job, settings, None))
         if json_out:
             payload = {"ok": confirmed, "request_id": job.request_id, "cancelled": confirmed}

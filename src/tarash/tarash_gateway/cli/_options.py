@@ -166,8 +166,7 @@ NoWaitOpt = Annotated[
     bool,
     typer.Option(
         "--no-wait",
-        help="Submit, print the request id and exit; finish later with `tarash jobs resume` "
-        "(needs --jobs-db).",
+        help="Submit, print the request id and exit; finish later with `tarash jobs resume`.",
         rich_help_panel=EXEC,
     ),
 ]
@@ -178,7 +177,8 @@ JobsDbOpt = Annotated[
     typer.Option(
         "--jobs-db",
         metavar="PATH",
-        help=f"SQLite file recording accepted jobs (default: ${JOBS_DB_ENV} or config).",
+        help=f"SQLite file recording submits and accepted jobs (default: ${JOBS_DB_ENV}, "
+        "jobs_db of the config file, else $XDG_DATA_HOME/tarash/jobs.db).",
         rich_help_panel=EXEC,
     ),
 ]

@@ -21,11 +21,23 @@ from tarash.tarash_gateway.cli._results import (
     save_outputs,
     summary_lines,
 )
-from tarash.tarash_gateway.cli._settings import JOBS_DB_ENV, CliSettings, register_env_secrets
+from tarash.tarash_gateway.cli._settings import (
+    JOBS_DB_ENV,
+    CliSettings,
+    default_jobs_db_path,
+    register_env_secrets,
+)
 from tarash.tarash_gateway.jobs import SQLiteJobStore, set_job_store
 from tarash.tarash_gateway.models import BaseGenerationResponse
 
-__all__ = ["guarded", "jobs_db_path", "open_store", "report_result", "setup"]
+__all__ = [
+    "guarded",
+    "jobs_db_choice",
+    "jobs_db_path",
+    "open_store",
+    "report_result",
+    "setup",
+]
 
 
 def setup(out: Output) -> None:
@@ -90,10 +102,21 @@ def report_result(
         out.result_line(line)
 
 
-def jobs_db_path(explicit: str | None, settings: CliSettings) -> Path | None:
-    """``--jobs-db``, else ``$TARASH_JOBS_DB``, else ``jobs_db`` of the config file."""
+def jobs_db_choice(explicit: str | None, settings: CliSettings) -> tuple[Path, bool]:
+    """The job store file and whether the user chose it.
+
+    ``--jobs-db``, else ``$TARASH_JOBS_DB``, else ``jobs_db`` of the config file, else
+    the default ``$XDG_DATA_HOME/tarash/jobs.db`` (``~/.local/share/tarash/jobs.db``).
+    """
     chosen = explicit or os.environ.get(JOBS_DB_ENV) or settings.jobs_db
-    return Path(chosen).expanduser() if chosen else None
+    if chosen:
+        return Path(chosen).expanduser(), True
+    return default_jobs_db_path(), False
+
+
+def jobs_db_path(explicit: str | None, settings: CliSettings) -> Path:
+    """The job store file (see :func:`jobs_db_choice`)."""
+    return jobs_db_choice(explicit, settings)[0]
 
 
 def open_store(path: Path) -> SQLiteJobStore:

@@ -40,6 +40,7 @@ __all__ = [
     "ProviderInfo",
     "ProviderStatus",
     "default_config_path",
+    "default_jobs_db_path",
     "load_settings",
     "mock_forced",
     "provider_status",
@@ -398,6 +399,17 @@ def default_config_path() -> Path:
     """``$XDG_CONFIG_HOME/tarash/config.toml`` (``~/.config/tarash/config.toml``)."""
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return Path(base) / "tarash" / "config.toml"
+
+
+def default_jobs_db_path() -> Path:
+    """``$XDG_DATA_HOME/tarash/jobs.db`` (``~/.local/share/tarash/jobs.db``).
+
+    Per the XDG base directory spec an empty or relative ``XDG_DATA_HOME`` is ignored.
+    """
+    base = os.environ.get("XDG_DATA_HOME") or ""
+    if not os.path.isabs(base):
+        base = os.path.join(os.path.expanduser("~"), ".local", "share")
+    return Path(base) / "tarash" / "jobs.db"
 
 
 def load_settings(explicit: str | None, warn: Any = None) -> CliSettings:
