@@ -206,7 +206,9 @@ _STORED_STATES = frozenset(
     arg for part in get_args(StoredState) for arg in (get_args(part) or (part,))
 )
 TERMINAL_STATES: tuple[str, ...] = ("completed", "failed", "cancelled", "not_sent")
-INTENT_OUTCOMES: tuple[str, ...] = ("unknown", "not_sent")
+INTENT_OUTCOMES: tuple[str, ...] = ("unknown", "not_sent", "completed", "failed")
+"""What an intent can end as without becoming a job: ``completed`` and ``failed`` are
+the answers of a *direct* operation (an image or speech returned, or refused as failed)."""
 INTENT_KEY_PREFIX = "intent:"
 
 
@@ -455,9 +457,36 @@ def payload_hash(payload: Mapping[str, Any]) -> str:
     return hashlib.sha256(_dumps(_canonical(payload)).encode("ascii")).hexdigest()
 
 
+_INLINE_BYTES = 256 * 1024
+
+
+def _hashing_is_heavy(value: Any, depth: int = 0) -> bool:
+    """Whether hashing ``value`` reads a file or digests much data (worth a thread)."""
+    if depth > 20:
+        return True
+    if isinstance(value, Mapping):
+        return any(_hashing_is_heavy(v, depth + 1) for v in value.values())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(_hashing_is_heavy(v, depth + 1) for v in value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        return len(value) > _INLINE_BYTES
+    if isinstance(value, PurePath):
+        return True
+    if isinstance(value, str | int | float | bool) or value is None:
+        return False
+    from tarash.tarash_gateway.media import MediaInput
+
+    if isinstance(value, MediaInput):
+        return value.path is not None or len(value.data or b"") > _INLINE_BYTES
+    return False
+
+
 async def payload_hash_async(payload: Mapping[str, Any]) -> str:
-    """:func:`payload_hash` in a worker thread (file and large-bytes hashing off the loop)."""
-    return await asyncio.to_thread(payload_hash, payload)
+    """:func:`payload_hash`, in a worker thread when it reads files or hashes much data
+    (small payloads are hashed inline: a thread hop costs more than the hash)."""
+    if _hashing_is_heavy(payload):
+        return await asyncio.to_thread(payload_hash, payload)
+    return payload_hash(payload)
 
 
 # ============================================================================ stores

@@ -30,9 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import inspect
-import json
 import logging
 import math
 import os
@@ -54,7 +52,14 @@ from tarash.tarash_gateway.exceptions import (
     ValidationError,
 )
 from tarash.tarash_gateway.http import error_from_transport, request_never_sent
-from tarash.tarash_gateway.jobs import JobRef, JobStatus, get_job_store, utcnow
+from tarash.tarash_gateway.jobs import (
+    JobRef,
+    JobStatus,
+    SubmitIntent,
+    get_job_store,
+    payload_hash_async,
+    utcnow,
+)
 from tarash.tarash_gateway.logging import get_logger, log_debug, log_info, log_warning
 from tarash.tarash_gateway.media import MediaTooLargeError
 from tarash.tarash_gateway.models import (
@@ -651,12 +656,6 @@ def submit_outcome(exc: TarashException) -> SubmitOutcome:
     return "unknown"
 
 
-def payload_digest(payload: Any) -> str:
-    """A stable hash of a prepared payload (media by their description, not their bytes)."""
-    text = json.dumps(payload, sort_keys=True, default=repr, ensure_ascii=True)
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 async def _submit(handler: StepHandler, ctx: AttemptContext, prepared: Prepared) -> Submission:
     """Send a prepared request under the submission semantics (see the README).
 
@@ -695,10 +694,25 @@ async def _submit(handler: StepHandler, ctx: AttemptContext, prepared: Prepared)
         await store.unknown(ctx, exc)
         raise
     if isinstance(submission, JobRef):
-        await asyncio.shield(store.accepted(submission))
+        recorded = asyncio.ensure_future(store.accepted(submission))
+        try:
+            await asyncio.shield(recorded)
+        except asyncio.CancelledError:
+            # Cancelled while the accepted job was being recorded: finish the write, then
+            # let the caller give the job up (cancel it upstream) before the cancel goes on.
+            await asyncio.wait({recorded})
+            raise _CancelledAfterAccept(submission) from None
     else:
         await store.mark("completed", None)
     return submission
+
+
+class _CancelledAfterAccept(BaseException):
+    """The caller cancelled right after the provider accepted ``job`` (internal)."""
+
+    def __init__(self, job: JobRef) -> None:
+        super().__init__(job.provider_request_id)
+        self.job = job
 
 
 class _Intents:
@@ -723,15 +737,13 @@ class _Intents:
     async def begin(self, ctx: AttemptContext, prepared: Prepared) -> None:
         if not self.enabled:
             return
-        from tarash.tarash_gateway.jobs import SubmitIntent
-
         intent = SubmitIntent(
             intent_id=self.intent_id,
             request_id=ctx.request_id,
             provider=ctx.provider,
             model=ctx.model,
             operation=ctx.operation,
-            payload_hash=payload_digest(prepared.payload),
+            payload_hash=await payload_hash_async(prepared.payload),
             base_url=ctx.config.base_url,
             attempt_number=ctx.attempt_number,
         )
@@ -766,7 +778,13 @@ async def _step_attempt(
         await progress.observe(ctx, None, status)
 
     ctx.report = report
-    submission = await _submit(plan.handler, ctx, plan.prepared)
+    try:
+        submission = await _submit(plan.handler, ctx, plan.prepared)
+    except _CancelledAfterAccept as accepted:
+        await asyncio.shield(
+            _give_up(plan.handler, ctx, accepted.job, "cancelled by the caller", keep_result=True)
+        )
+        raise asyncio.CancelledError from None
     if isinstance(submission, BaseGenerationResponse):
         record.request_id = submission.provider_request_id
         return submission
@@ -1134,7 +1152,10 @@ async def submit_job(
         is_mock=plan.is_mock,
         warnings=list(plan.prepared.warnings),
     )
-    return await _submit(plan.handler, ctx, plan.prepared)
+    try:
+        return await _submit(plan.handler, ctx, plan.prepared)
+    except _CancelledAfterAccept:
+        raise asyncio.CancelledError from None  # the job is recorded: resumable, cancellable
 
 
 async def wait_for_job(
