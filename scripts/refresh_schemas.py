@@ -492,8 +492,9 @@ def _in_family(endpoint: str, families: set[str]) -> bool:
 def _mapped_fal_ids() -> list[str]:
     sys.path.insert(0, str(ROOT / "src"))
     from tarash.tarash_gateway.providers.fal.field_mappings import MODEL_MAPPINGS
+    from tarash.tarash_gateway.providers.fal.tts import TTS_MODELS
 
-    return sorted(MODEL_MAPPINGS)
+    return sorted({*MODEL_MAPPINGS, *TTS_MODELS})
 
 
 def build_fal_snapshot(

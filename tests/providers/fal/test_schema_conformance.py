@@ -25,6 +25,7 @@ from tarash.tarash_gateway.providers.fal.field_mappings import (
     PREFIX_KEYS,
 )
 from tarash.tarash_gateway.providers.field_mappers import FieldMapper
+from tests.emulators.fal import FalEmulator
 from tests.emulators.schemas import fal_endpoint_ids, fal_fields, load_snapshot, value_problem
 
 MAPPED = sorted(MODEL_MAPPINGS)
@@ -133,3 +134,76 @@ def test_probes_catch_a_wrong_enum() -> None:
     mapper = resolution_field_mapper(("720p", "1080p", "4k"))
     bad = [sent for _, sent in probes(mapper) if value_problem(field["resolution"], sent)]
     assert bad == ["4k"]
+
+
+# --------------------------------------------------------------------------- the emulator's rules
+
+
+def _post(emu: FalEmulator, path: str, body: Any) -> Any:
+    import httpx
+
+    from tests.emulators.fal import FAL_API_KEY
+
+    return httpx.post(
+        emu.url(path), json=body, headers={"Authorization": f"Key {FAL_API_KEY}"}, timeout=5
+    )
+
+
+def test_emulator_rejects_an_endpoint_fal_does_not_list(fal: FalEmulator) -> None:
+    # dropped out of fal's latest list (fal-js endpoints.ts @381105e)
+    answer = _post(fal, "/fal-ai/veo3/fast", {"prompt": "p"})
+    assert answer.status_code == 404
+    assert answer.json() == {"detail": "Application 'fal-ai/veo3/fast' not found"}
+    assert fal.jobs == {}
+
+
+def test_emulator_rejects_an_enum_value_as_fal_does(fal: FalEmulator) -> None:
+    answer = _post(fal, "/fal-ai/veo3.1/lite", {"prompt": "p", "resolution": "4k"})
+    assert answer.status_code == 422
+    assert answer.headers["X-Fal-Retryable"] == "false"
+    (item,) = answer.json()["detail"]
+    assert item["loc"] == ["body", "resolution"]
+    assert item["type"] == "literal_error"
+    assert item["msg"] == "Input should be '720p' or '1080p'"
+    assert item["input"] == "4k"
+
+
+def test_emulator_rejects_missing_required_and_out_of_range(fal: FalEmulator) -> None:
+    answer = _post(fal, "fal-ai/flux/dev", {"num_images": 5})
+    assert answer.status_code == 422
+    items = {tuple(d["loc"]): d for d in answer.json()["detail"]}
+    assert items[("body", "prompt")]["type"] == "missing"
+    assert "maximum 4" in items[("body", "num_images")]["msg"]
+
+
+def test_emulator_accepts_a_valid_input_and_an_admitted_new_endpoint(fal: FalEmulator) -> None:
+    ok = _post(fal, "fal-ai/veo3.1/lite", {"prompt": "p", "resolution": "1080p", "x": 1})
+    assert ok.status_code == 200 and ok.json()["request_id"] in fal.jobs
+    assert _post(fal, "fal-ai/brand-new/v1", {"prompt": "p"}).status_code == 404
+    fal.add_endpoint("fal-ai/brand-new/v1")
+    assert _post(fal, "fal-ai/brand-new/v1", {"prompt": "p"}).status_code == 200
+
+
+async def test_a_bad_extra_param_reaches_the_emulator_and_fails_like_fal(fal: FalEmulator) -> None:
+    from tarash.tarash_gateway import generate_video_async
+    from tarash.tarash_gateway.exceptions import ValidationError
+    from tarash.tarash_gateway.models import VideoGenerationRequest
+    from tests.providers.fal.conftest import video_config
+
+    request = VideoGenerationRequest(prompt="p", extra_params={"safety_tolerance": "9"})
+    with pytest.raises(ValidationError) as info:
+        await generate_video_async(video_config(fal, "fal-ai/veo3.1"), request)
+    assert info.value.field == "safety_tolerance"
+    assert info.value.retryable is False
+
+
+def test_docs_model_tables_are_generated_from_the_mappings() -> None:
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[3] / "scripts" / "model_tables.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
