@@ -16,9 +16,12 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterator, Sequence
 from functools import cache
 from pathlib import Path
 from typing import Any
+
+from tarash.tarash_gateway.providers.field_mappers import FieldMapper
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "data" / "schemas"
 
@@ -132,3 +135,54 @@ def input_problems(
             kind = "enum" if "not one of" in problem else "value_error"
             problems.append({"field": name, "message": problem, "type": kind, "input": value})
     return problems
+
+
+# --------------------------------------------------------------------------- probing mappers
+
+
+class ProbeRequest:
+    """A request stand-in: every field unset except the ones given."""
+
+    def __init__(self, **fields: Any) -> None:
+        self.__dict__.update(fields)
+        self.__dict__.setdefault("extra_params", {})
+        self.__dict__.setdefault("image_list", [])
+
+    def __getattr__(self, name: str) -> Any:
+        return None
+
+
+def probes(mapper: FieldMapper, extra: Sequence[dict[str, Any]] = ()) -> Iterator[tuple[str, Any]]:
+    """``(what was asked, value sent)`` for every sample input the mapper accepts.
+
+    Samples: every duration 1..20 s, each enum choice, each range end, both booleans,
+    and ``extra`` request fields (e.g. aspect ratios an ``image_size`` mapper follows).
+    """
+    spec = mapper.spec
+    source = mapper.source_field
+    samples: list[tuple[dict[str, Any], Any]] = []
+    if source == "duration_seconds":
+        samples = [({source: s}, s) for s in range(1, 21)]
+    elif spec is not None and spec.choices:
+        samples = [({source: c}, c) for c in spec.choices]
+    elif spec is not None and spec.kind in ("int", "float"):
+        samples = [({source: b}, b) for b in (spec.minimum, spec.maximum) if b is not None]
+    elif spec is not None and spec.kind == "bool":
+        samples = [({source: True}, True), ({source: False}, False)]
+    for fields in extra:
+        samples.append((fields, fields.get(source)))
+    for fields, value in samples:
+        try:
+            out = mapper.converter(ProbeRequest(**fields), value)
+        except (ValueError, TypeError):
+            continue
+        if out is not None:
+            yield f"{fields}", out
+
+
+def never_writes(mapper: FieldMapper) -> bool:
+    """A mapper whose every sample input is rejected or sends nothing."""
+    spec = mapper.spec
+    if mapper.source_field == "duration_seconds":
+        return True
+    return spec is not None and spec.choices is not None and spec.kind != "images"

@@ -14,7 +14,6 @@ rebuilt by ``scripts/refresh_schemas.py``. For every mapped endpoint:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -24,57 +23,22 @@ from tarash.tarash_gateway.providers.fal.field_mappings import (
     MODEL_MAPPINGS,
     PREFIX_KEYS,
 )
-from tarash.tarash_gateway.providers.field_mappers import FieldMapper
 from tests.emulators.fal import FalEmulator
-from tests.emulators.schemas import fal_endpoint_ids, fal_fields, load_snapshot, value_problem
+from tests.emulators.schemas import (
+    fal_endpoint_ids,
+    fal_fields,
+    load_snapshot,
+    never_writes,
+    probes,
+    value_problem,
+)
 
 MAPPED = sorted(MODEL_MAPPINGS)
-
-
-class _Request:
-    """A request stand-in: every field unset except the ones given."""
-
-    def __init__(self, **fields: Any) -> None:
-        self.__dict__.update(fields)
-        self.__dict__.setdefault("extra_params", {})
-        self.__dict__.setdefault("image_list", [])
-
-    def __getattr__(self, name: str) -> Any:
-        return None
-
-
-def probes(mapper: FieldMapper) -> Iterator[tuple[str, Any]]:
-    """``(what was asked, value sent)`` for every sample input the mapper accepts."""
-    spec = mapper.spec
-    source = mapper.source_field
-    samples: list[tuple[dict[str, Any], Any]] = []
-    if source == "duration_seconds":
-        samples = [({source: s}, s) for s in range(1, 21)]
-    elif spec is not None and spec.choices:
-        samples = [({source: c}, c) for c in spec.choices]
-    elif spec is not None and spec.kind in ("int", "float"):
-        samples = [({source: b}, b) for b in (spec.minimum, spec.maximum) if b is not None]
-    elif spec is not None and spec.kind == "bool":
-        samples = [({source: True}, True), ({source: False}, False)]
-    if source == "size":  # image_size also follows aspect_ratio
-        ratios = [*FAL_IMAGE_SIZE_PRESETS, "auto"]
-        samples += [({"aspect_ratio": r}, None) for r in ratios]
-        samples += [({source: "1024x768"}, "1024x768")]
-    for fields, value in samples:
-        try:
-            out = mapper.converter(_Request(**fields), value)
-        except (ValueError, TypeError):
-            continue
-        if out is not None:
-            yield f"{fields}", out
-
-
-def _never_writes(mapper: FieldMapper) -> bool:
-    """A mapper whose every sample input is rejected or sends nothing."""
-    spec = mapper.spec
-    if mapper.source_field == "duration_seconds":
-        return True
-    return spec is not None and spec.choices is not None and spec.kind != "images"
+# image_size follows aspect_ratio too: probe every ratio and one explicit size
+_SIZE_PROBES = [
+    *({"aspect_ratio": r} for r in [*FAL_IMAGE_SIZE_PRESETS, "auto"]),
+    {"size": "1024x768"},
+]
 
 
 def test_snapshot_records_its_sources_and_date() -> None:
@@ -103,8 +67,8 @@ def test_mapping_agrees_with_the_schema(endpoint: str) -> None:
     assert fields is not None, f"the snapshot has no input schema for {endpoint}"
     problems: list[str] = []
     for param, mapper in MODEL_MAPPINGS[endpoint].items():
-        sent = list(probes(mapper))
-        if not sent and _never_writes(mapper):
+        sent = list(probes(mapper, _SIZE_PROBES if mapper.source_field == "size" else ()))
+        if not sent and never_writes(mapper):
             continue  # validates a request field but sends nothing (a fixed length, a folded ratio)
         field = fields.get(param)
         if field is None:
