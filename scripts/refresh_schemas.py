@@ -361,7 +361,7 @@ def openapi_field(doc: dict[str, Any], prop: Any) -> Field:
                 part = openapi_field(doc, sub)
                 merged["type"].update(str(part.get("type", "any")).split("|"))
                 merged["enum"].extend(part.get("enum", []))
-                for bound in ("minimum", "maximum", "min_items", "max_items", "items"):
+                for bound in ("minimum", "maximum", "min_items", "max_items", "items", "integer"):
                     if bound in part:
                         merged[bound] = part[bound]
             out = {k: v for k, v in prop.items() if k not in (key,)}
