@@ -54,6 +54,20 @@ FAL_REPO = "fal-ai/fal-js"
 FAL_TYPES_PATH = "libs/client/src/types/endpoints.ts"
 FAL_ZOD_CATEGORIES = ("video", "image")
 FAL_OPENAPI = "https://fal.ai/api/openapi/queue/openapi.json?endpoint_id={}"
+FAL_MODELS = "https://api.fal.ai/v1/models"
+FAL_ALL_CATEGORIES = (
+    "3d",
+    "audio",
+    "image",
+    "json",
+    "llm",
+    "speech",
+    "text",
+    "training",
+    "unknown",
+    "video",
+    "vision",
+)
 REPLICATE_API = "https://api.replicate.com/v1/models/{}"
 TIMEOUT = 20.0
 
@@ -538,6 +552,7 @@ def fal_from_git(
     types_origin = {"repo": FAL_REPO, "path": FAL_TYPES_PATH, "commit": commit, "commit_date": date}
     ranges: dict[str, Schema] = {}
     ranges_origin: dict[str, Any] = {"note": "none"}
+    openapi_ids: set[str] = set()
     if zod_ref:
         zcommit, zdate = _git_commit(repo, zod_ref)
         for category in FAL_ZOD_CATEGORIES:
@@ -548,6 +563,12 @@ def fal_from_git(
                     _git_show(repo, zcommit, f"{base}/endpoint-schema.ts"),
                 )
             )
+        for category in FAL_ALL_CATEGORIES:
+            try:
+                text = _git_show(repo, zcommit, f"libs/types/src/{category}/endpoint-schema.ts")
+            except subprocess.CalledProcessError:
+                continue
+            openapi_ids.update(re.findall(r'endpoint: z\.literal\("([^"]+)"\)', text))
         ranges_origin = {
             "repo": FAL_REPO,
             "paths": [f"libs/types/src/{c}/zod.gen.ts" for c in FAL_ZOD_CATEGORIES],
@@ -563,6 +584,14 @@ def fal_from_git(
         ranges_origin,
         _mapped_fal_ids(),
     )
+    if zod_ref:
+        snapshot["listed_elsewhere"] = {
+            "note": "informational, not accepted: ids the OpenAPI-derived types at the ranges "
+            "commit list but the latest endpoints.ts does not (fal's generated lists come and "
+            "go; refresh online with FAL_KEY to read fal's active-model list)",
+            "commit": ranges_origin["commit"],
+            "ids": sorted(openapi_ids - set(snapshot["endpoint_ids"])),
+        }
     if previous_ref:
         pcommit, pdate = _git_commit(repo, previous_ref)
         before = set(TsTypes(_git_show(repo, pcommit, FAL_TYPES_PATH)).endpoints)
@@ -604,13 +633,39 @@ def fal_online(fetcher: Fetcher) -> dict[str, Any]:
         }
     for line in failed:
         print(f"warning: no OpenAPI for {line}", file=sys.stderr)
-    return build_fal_snapshot(
+    snapshot = build_fal_snapshot(
         types_source,
         {"repo": FAL_REPO, "path": FAL_TYPES_PATH, "commit": commit, "commit_date": date},
         ranges,
         {"url": FAL_OPENAPI.format("<endpoint_id>"), "fetched": dt.date.today().isoformat()},
         mapped,
     )
+    key = os.environ.get("FAL_KEY")
+    if key:
+        snapshot["active_models"] = {
+            "note": "fal's own list of active models (the ids fal-js generates its types from); "
+            "an id here counts as listed even when endpoints.ts lacks it",
+            "url": FAL_MODELS,
+            "fetched": dt.date.today().isoformat(),
+            "ids": fal_active_ids(fetcher, key),
+        }
+    return snapshot
+
+
+def fal_active_ids(fetcher: Fetcher, key: str, max_pages: int = 100) -> list[str]:
+    """Endpoint ids of ``GET https://api.fal.ai/v1/models?status=active`` (paginated, bounded)."""
+    ids: set[str] = set()
+    cursor: str | None = None
+    for _page in range(max_pages):
+        query = {"status": "active", **({"cursor": cursor} if cursor else {})}
+        data = fetcher.json(
+            f"{FAL_MODELS}?{urllib.parse.urlencode(query)}", {"Authorization": f"Key {key}"}
+        )
+        ids.update(m["endpoint_id"] for m in data.get("models", []) if m.get("endpoint_id"))
+        cursor = data.get("next_cursor") if data.get("has_more") else None
+        if not cursor:
+            return sorted(ids)
+    raise RuntimeError(f"more than {max_pages} pages of models; raise max_pages")
 
 
 _RANGE_KEYS = (

@@ -34,8 +34,11 @@ def load_snapshot(provider: str) -> dict[str, Any]:
 
 @cache
 def fal_endpoint_ids() -> frozenset[str]:
-    """Every endpoint id of fal's generated endpoint list."""
-    return frozenset(load_snapshot("fal")["endpoint_ids"])
+    """Every endpoint id fal lists: its generated endpoint list, plus its active-model list
+    when the snapshot was refreshed with one (``active_models``)."""
+    snap = load_snapshot("fal")
+    active = snap.get("active_models", {}).get("ids", [])
+    return frozenset(snap["endpoint_ids"]) | frozenset(active)
 
 
 def fal_fields(endpoint: str) -> dict[str, Any] | None:
