@@ -35,7 +35,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 API_KEY = "fal-test-key"
-MODEL = "fal-ai/veo3"
+MODEL = "fal-ai/veo3.1"
 BARE_IN_FLIGHT = 90
 BARE_POLL = 0.1
 

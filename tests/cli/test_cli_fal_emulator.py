@@ -18,7 +18,7 @@ def _run(cli: Cli, fal: FalEmulator, *args: str, key: str = FAL_API_KEY) -> obje
         "--provider",
         "fal",
         "--model",
-        "fal-ai/veo3/fast",
+        "fal-ai/veo3.1/fast",
         "--base-url",
         fal.base_url,
         *args,
@@ -32,11 +32,11 @@ def test_video_through_the_fal_emulator_writes_a_playable_file(cli: Cli, fal: Fa
     assert result.code == 0, result  # type: ignore[attr-defined]
     payload = result.json()  # type: ignore[attr-defined]
     assert payload["provider"] == "fal"
-    assert payload["model"] == "fal-ai/veo3/fast"
+    assert payload["model"] == "fal-ai/veo3.1/fast"
     assert payload["execution_metadata"]["total_attempts"] == 1
     width, height, frames = assert_mp4(Path(cli.cwd / "fox.mp4"))
     assert (width, height) == (64, 48) and frames >= 1
-    submit = fal.last(r"^/fal-ai/veo3/fast$", "POST")
+    submit = fal.last(r"^/fal-ai/veo3\.1/fast$", "POST")
     assert submit is not None
     assert submit.json["prompt"] == "a red fox running through snow"
     assert submit.json["duration"] == "8s"

@@ -19,13 +19,13 @@ def test_real_provider_runs_offline_without_a_key(cli: Cli) -> None:
     assert video.code == 0, video
     data = video.json()
     assert data["provider"] == "fal" and data["is_mock"] is True
-    assert data["model"] == "fal-ai/veo3/fast"  # the default fal video model
+    assert data["model"] == "fal-ai/veo3.1/fast"  # the default fal video model
     assert data["execution_metadata"]["attempts"][0]["is_mock"] is True
     assert_mp4(video.cwd / "fox.mp4")
     (note,) = video.stderr_lines
     assert note == (
         "note: TARASH_GATEWAY_MOCK is set: running offline on the mock provider "
-        "(fal/fal-ai/veo3/fast is validated, not called)"
+        "(fal/fal-ai/veo3.1/fast is validated, not called)"
     )
 
     assert image.code == 0, image

@@ -22,6 +22,14 @@ Wire protocol (what ``fal-client`` 1.x and our handler speak; see
   raw bytes, ``X-Fal-File-Name``) → ``{"access_url"}`` served under ``/__files__/``.
 * Errors: ``{"detail": "..."}`` (auth, infrastructure: + ``error_type`` and header
   ``X-Fal-Error-Type``), ``{"detail": [{"loc", "msg", "type"}]}`` for 422s.
+* Accepted endpoints and inputs come from fal's own schema facts, the dated snapshot
+  ``tests/data/schemas/fal.json`` (see :func:`schema_rejection`): an endpoint id fal's
+  generated list does not contain is a 404 ``Application '<id>' not found``; an input the
+  endpoint's schema rejects (missing required field, value outside an enum or range) is a
+  422 ``{"detail": [{"loc": ["body", field], "msg", "type", "input", "ctx"}]}`` with
+  ``X-Fal-Retryable: false``. ``emulator.add_endpoint(id)`` admits a model newer than the
+  snapshot (what "new models usable on day one" tests need); ``workflows/`` and ``comfy/``
+  apps are the user's own and always admitted.
 * ``GET /__admin__/stats`` (no auth) — per-job creation/finish times (``time.monotonic``,
   comparable across processes on one machine), status polls and stream opens.
 
@@ -53,6 +61,7 @@ from tests.emulators.harness import (
     recorded,
     route,
 )
+from tests.emulators.schemas import fal_endpoint_ids, fal_fields, input_problems
 
 FAL_API_KEY = "fal-test-key"
 APP_NAMESPACES = ("workflows", "comfy")
@@ -130,8 +139,14 @@ class FalEmulator(Emulator):
         self.uploads: list[dict[str, Any]] = []
         self.cancelled: list[str] = []
         self.token_lifetime = 3600.0
+        self.extra_endpoints: dict[str, dict[str, Any] | None] = {}
+
+    def add_endpoint(self, endpoint_id: str, fields: dict[str, Any] | None = None) -> None:
+        """Admit an endpoint the snapshot does not list (``fields``: its input schema, if any)."""
+        self.extra_endpoints[endpoint_id] = fields
 
     def on_reset(self) -> None:
+        self.extra_endpoints.clear()
         self.tokens.clear()
         self.uploads.clear()
         self.cancelled.clear()
@@ -465,6 +480,9 @@ class FalEmulator(Emulator):
                 },
                 status=422,
             )
+        rejected = schema_rejection(app_id, body, self.extra_endpoints)
+        if rejected is not None:
+            return rejected
         job = self.create_job(payload=body)
         job.data.update(
             app=head,
@@ -492,6 +510,57 @@ class FalEmulator(Emulator):
 
     def new_id(self, prefix: str = "") -> str:
         return prefix + str(uuid.uuid4())
+
+
+# --------------------------------------------------------------------------- schema validation
+
+
+def _pydantic_item(problem: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+    """One problem in the shape of fal's 422 items (pydantic v2 error entries)."""
+    name = problem["field"]
+    item: dict[str, Any] = {"loc": ["body", name], "msg": problem["message"]}
+    enum = (fields.get(name) or {}).get("enum")
+    if problem["type"] == "missing":
+        item["type"] = "missing"
+    elif problem["type"] == "enum" and enum:
+        expected = ", ".join(repr(v) for v in enum[:-1]) + f" or {enum[-1]!r}"
+        item.update(
+            type="literal_error", msg=f"Input should be {expected}", ctx={"expected": expected}
+        )
+    else:
+        item["type"] = "value_error"
+    if "input" in problem:
+        item["input"] = problem["input"]
+    return item
+
+
+def schema_rejection(
+    app_id: str, body: dict[str, Any], extra: dict[str, dict[str, Any] | None]
+) -> web.Response | None:
+    """fal's answer to a submission its schema rejects, or ``None`` to accept it.
+
+    The rules are the snapshot's (``tests/data/schemas/fal.json``), loaded once: unknown
+    endpoint → 404; inputs against the endpoint's input schema → 422 (extra fields are
+    ignored, as fal's input models do).
+    """
+    if app_id.split("/", 1)[0] in APP_NAMESPACES:
+        return None
+    if app_id in extra:
+        fields = extra[app_id]
+    elif app_id in fal_endpoint_ids():
+        fields = fal_fields(app_id)
+    else:
+        return web.json_response({"detail": f"Application '{app_id}' not found"}, status=404)
+    if not fields:
+        return None
+    problems = input_problems(fields, body)
+    if not problems:
+        return None
+    return web.json_response(
+        {"detail": [_pydantic_item(p, fields) for p in problems]},
+        status=422,
+        headers={"X-Fal-Retryable": "false", "x-fal-request-id": uuid.uuid4().hex},
+    )
 
 
 class Abort404(Abort):

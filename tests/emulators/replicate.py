@@ -20,6 +20,11 @@ append-only ``logs`` with tqdm-style progress lines (``" 40%|████      |
 (an MP4 for video models, a list of one PNG for image models) so ``FileOutput`` works
 offline.
 
+Inputs of the models in the dated snapshot ``tests/data/schemas/replicate.json`` (the
+models' published ``Input`` schemas) are validated like Replicate does (see
+:meth:`ReplicateEmulator.schema_rejection`): a value outside a listed enum or range is a 422
+problem with ``invalid_fields``. Models the snapshot does not verify are accepted as sent.
+
 Run it alone: ``python -m tests.emulators.replicate --port 8080``.
 """
 
@@ -52,6 +57,7 @@ from tests.emulators.harness import (
     route,
     run_main,
 )
+from tests.emulators.schemas import input_problems, replicate_fields
 
 REPLICATE_API_KEY = "r8_emulator_test_token"
 IMAGE_MODEL_HINTS = ("flux", "imagen", "ideogram", "recraft", "image", "sdxl", "stable-diffusion")
@@ -219,6 +225,9 @@ class ReplicateEmulator(Emulator):
                     }
                 ],
             )
+        rejected = self.schema_rejection(model, inputs)
+        if rejected is not None:
+            return rejected
         job = self.create_job(
             payload={"model": model, "version": version, "input": inputs, "kind": kind},
             job_id=self.new_id(),
@@ -230,6 +239,26 @@ class ReplicateEmulator(Emulator):
             while time.monotonic() < deadline and not job.peek().done:
                 await asyncio.sleep(0.01)
         return web.json_response(self.prediction_json(job, job.peek()), status=201)
+
+    # -- schema validation ---------------------------------------------------------------
+    def schema_rejection(self, model: str, inputs: dict[str, Any]) -> web.Response | None:
+        """Replicate's 422 for inputs the model's snapshot schema rejects (``None``: accept)."""
+        fields = replicate_fields(model)
+        if not fields:
+            return None
+        problems = [p for p in input_problems(fields, inputs) if p["type"] != "missing"]
+        if not problems:
+            return None
+        invalid = [
+            {
+                "type": "enum" if p["type"] == "enum" else "invalid",
+                "field": f"input.{p['field']}",
+                "description": p["message"],
+            }
+            for p in problems
+        ]
+        detail = "\n".join(f"- {i['field']}: {i['description']}" for i in invalid)
+        return self.problem(422, detail, title="Input validation failed", invalid_fields=invalid)
 
     @staticmethod
     def _prefer_wait(request: web.Request) -> float:

@@ -12,7 +12,7 @@ _OPENAI = {"video": "sora-2", "image": "gpt-image-1", "tts": "gpt-4o-mini-tts"}
 DEFAULT_MODELS: dict[str, dict[str, str]] = {
     "mock": {"video": "mock-video", "image": "mock-image", "tts": "mock-tts", "sts": "mock-sts"},
     "fal": {
-        "video": "fal-ai/veo3/fast",
+        "video": "fal-ai/veo3.1/fast",  # fal-js endpoints.ts @381105e (2026-08-02)
         "image": "fal-ai/flux/dev",
         "tts": "fal-ai/minimax/speech-02-hd",
     },

@@ -46,7 +46,7 @@ def _config(cls: type[C], emu: FalEmulator, model: str, kwargs: dict[str, Any]) 
 
 
 def video_config(
-    emu: FalEmulator, model: str = "fal-ai/veo3", **kwargs: Any
+    emu: FalEmulator, model: str = "fal-ai/veo3.1", **kwargs: Any
 ) -> VideoGenerationConfig:
     """A fal video config aimed at ``emu``."""
     return _config(VideoGenerationConfig, emu, model, kwargs)

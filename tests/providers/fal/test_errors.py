@@ -34,7 +34,7 @@ from tests.providers.fal.conftest import image_config, submits, video_config
 
 pytestmark = pytest.mark.timeout(30)
 
-SUBMIT = r"^/fal-ai/veo3$"
+SUBMIT = r"^/fal-ai/veo3\.1$"
 REQ = VideoGenerationRequest(prompt="p")
 MOCK_VIDEO = VideoGenerationConfig(provider="mock", model="mock-video")
 
@@ -215,7 +215,7 @@ async def test_malformed_submit_answer_is_an_unknown_outcome(fal: FalEmulator) -
 
 
 async def test_malformed_result_every_time_fails_after_retries(fal: FalEmulator) -> None:
-    fal.inject_malformed(path=r"^/fal-ai/veo3/requests/[^/]+$", method="GET", times=None)
+    fal.inject_malformed(path=r"^/fal-ai/veo3\.1/requests/[^/]+$", method="GET", times=None)
     with pytest.raises(GenerationFailedError, match="malformed JSON") as info:
         await generate_video_async(video_config(fal), REQ)
     assert len(submits(fal)) == 1  # the result fetch is retried, the paid job never resent
@@ -330,7 +330,7 @@ async def test_timeout_cancels_upstream_before_fallback(fal: FalEmulator) -> Non
     assert cancel.index < fallback_submit.index
     assert cancel.status == 202
     first_job = submits(fal)[0]
-    assert cancel.path.startswith("/fal-ai/veo3/requests/")
+    assert cancel.path.startswith("/fal-ai/veo3.1/requests/")
     assert fal.cancelled and fal.jobs[fal.cancelled[0]].state.value == "cancelled"
     assert first_job.index < cancel.index
     meta = response.execution_metadata

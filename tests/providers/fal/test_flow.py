@@ -429,14 +429,14 @@ async def test_cancel_of_unknown_job_is_not_confirmed(fal: FalEmulator) -> None:
     config = video_config(fal)
     job = JobRef(
         provider="fal",
-        model="fal-ai/veo3",
+        model="fal-ai/veo3.1",
         operation="video",
         provider_request_id="does-not-exist",
         request_id="tg_x",
         base_url=fal.base_url,
     )
     assert await cancel_job_async(job, config) is False
-    assert fal.last(r"/cancel$", "PUT").path == "/fal-ai/veo3/requests/does-not-exist/cancel"
+    assert fal.last(r"/cancel$", "PUT").path == "/fal-ai/veo3.1/requests/does-not-exist/cancel"
     ctx = AttemptContext(request_id="tg_x", operation="video", config=config, provider="fal")
     assert await get_handler("fal").cancel(ctx, job) is False
 

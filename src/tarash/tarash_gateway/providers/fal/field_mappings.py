@@ -47,6 +47,7 @@ __all__ = [
     "GENERIC_IMAGE_MAPPERS",
     "GENERIC_VIDEO_MAPPERS",
     "MODEL_MAPPINGS",
+    "PREFIX_KEYS",
     "VIDEO_MODEL_KEYS",
     "image_size_field_mapper",
 ]
@@ -301,21 +302,17 @@ def _veo_flf(resolutions: Sequence[str]) -> Mappers:
 
 
 def _veo_reference(resolutions: Sequence[str]) -> Mappers:
+    # fal's schema has neither negative_prompt nor seed here (fal-js endpoints.ts @381105e)
     out = _veo_t2v(resolutions)
-    del out["negative_prompt"]
+    del out["negative_prompt"], out["seed"]
     out["image_urls"] = _refs(max_count=3, required=True)
     return out
 
 
-_VEO3 = ("720p", "1080p")
 _VEO31 = ("720p", "1080p", "4k")
 _VEO31_LITE = ("720p", "1080p")
 
 VEO: dict[str, Mappers] = {
-    "fal-ai/veo3": _veo_t2v(_VEO3),
-    "fal-ai/veo3/fast": _veo_t2v(_VEO3),
-    "fal-ai/veo3/image-to-video": _veo_i2v(_VEO3),
-    "fal-ai/veo3/fast/image-to-video": _veo_i2v(_VEO3),
     "fal-ai/veo3.1": _veo_t2v(_VEO31),
     "fal-ai/veo3.1/fast": _veo_t2v(_VEO31),
     "fal-ai/veo3.1/lite": _veo_t2v(_VEO31_LITE),
@@ -546,7 +543,6 @@ def _wan_audio_video(
 
 WAN: dict[str, Mappers] = {
     "fal-ai/wan/v2.2-a14b/text-to-video": _wan22(image=False),
-    "fal-ai/wan/v2.2-a14b/image-to-video": _wan22(image=True),
     "fal-ai/wan/v2.2-a14b/text-to-video/turbo": _wan22_turbo(image=False),
     "fal-ai/wan/v2.2-a14b/image-to-video/turbo": _wan22_turbo(image=True),
     "fal-ai/wan-25-preview/text-to-video": _wan_audio_video(
@@ -557,12 +553,6 @@ WAN: dict[str, Mappers] = {
     ),
     "fal-ai/wan-25-preview/image-to-video": _wan_audio_video(
         durations=(5, 10), resolutions=("480p", "720p", "1080p"), ratios=None, image=True
-    ),
-    "wan/v2.6/text-to-video": _wan_audio_video(
-        durations=(5, 10, 15),
-        resolutions=("720p", "1080p"),
-        ratios=("16:9", "9:16", "1:1", "4:3", "3:4"),
-        image=False,
     ),
     "wan/v2.6/image-to-video": _wan_audio_video(
         durations=(5, 10, 15), resolutions=("720p", "1080p"), ratios=None, image=True
@@ -605,20 +595,6 @@ def _seedance(
 
 _SD_ALL = ("480p", "720p", "1080p")
 SEEDANCE: dict[str, Mappers] = {
-    "fal-ai/bytedance/seedance/v1/lite/text-to-video": _seedance(
-        durations=_SEEDANCE_V1, resolutions=_SD_ALL, image=False, last=False, extra_ratios=("9:21",)
-    ),
-    "fal-ai/bytedance/seedance/v1/lite/image-to-video": _seedance(
-        durations=_SEEDANCE_V1, resolutions=_SD_ALL, image=True, last=True, auto_ratio=True
-    ),
-    "fal-ai/bytedance/seedance/v1/lite/reference-to-video": {
-        "prompt": _prompt(),
-        "duration": _durations(_SEEDANCE_V1),
-        "aspect_ratio": _ratios(*_SEEDANCE_RATIOS, "auto"),
-        "resolution": _resolutions(("480p", "720p")),
-        "seed": _seed(),
-        "reference_image_urls": _refs(max_count=4, required=True),
-    },
     "fal-ai/bytedance/seedance/v1/pro/text-to-video": _seedance(
         durations=_SEEDANCE_V1, resolutions=_SD_ALL, image=False, last=False
     ),
@@ -647,32 +623,6 @@ SEEDANCE: dict[str, Mappers] = {
         audio=True,
         auto_ratio=True,
     ),
-}
-
-# --------------------------------------------------------------------------- Sora 2
-
-_SORA_DURATIONS = (4, 8, 12, 16, 20)
-
-
-def _sora(*, image: bool, resolutions: Sequence[str]) -> Mappers:
-    out: Mappers = {
-        "prompt": _prompt(),
-        "duration": _durations(_SORA_DURATIONS),
-        "resolution": _resolutions(resolutions),
-    }
-    if image:
-        out["aspect_ratio"] = _ratios("auto", "9:16", "16:9")
-        out["image_url"] = _image()
-    else:
-        out["aspect_ratio"] = _ratios("9:16", "16:9")
-    return out
-
-
-SORA: dict[str, Mappers] = {
-    "fal-ai/sora-2/text-to-video": _sora(image=False, resolutions=("720p",)),
-    "fal-ai/sora-2/text-to-video/pro": _sora(image=False, resolutions=("720p", "1080p")),
-    "fal-ai/sora-2/image-to-video": _sora(image=True, resolutions=("720p",)),
-    "fal-ai/sora-2/image-to-video/pro": _sora(image=True, resolutions=("720p", "1080p")),
 }
 
 # --------------------------------------------------------------------------- Pixverse
@@ -717,23 +667,16 @@ PIXVERSE: dict[str, Mappers] = {}
 for _version in ("v4.5", "v5"):
     PIXVERSE[f"fal-ai/pixverse/{_version}/text-to-video"] = _pixverse(image=False)
     PIXVERSE[f"fal-ai/pixverse/{_version}/image-to-video"] = _pixverse(image=True)
-    PIXVERSE[f"fal-ai/pixverse/{_version}/text-to-video/fast"] = _pixverse(image=False, fast=True)
-    PIXVERSE[f"fal-ai/pixverse/{_version}/image-to-video/fast"] = _pixverse(image=True, fast=True)
+    if _version == "v4.5":  # fal lists /fast for v4.5 only (fal-js endpoints.ts @381105e)
+        PIXVERSE[f"fal-ai/pixverse/{_version}/text-to-video/fast"] = _pixverse(
+            image=False, fast=True
+        )
+        PIXVERSE[f"fal-ai/pixverse/{_version}/image-to-video/fast"] = _pixverse(
+            image=True, fast=True
+        )
     PIXVERSE[f"fal-ai/pixverse/{_version}/transition"] = _pixverse(image=False, transition=True)
 
 # --------------------------------------------------------------------------- LTX
-
-
-def _ltx2(*, image: bool) -> Mappers:
-    out: Mappers = {
-        "prompt": _prompt(),
-        "duration": _durations((6, 8, 10)),
-        "resolution": _resolutions({"1080p": "1080p", "1440p": "1440p", "4k": "2160p"}),
-        "generate_audio": _audio(),
-    }
-    if image:
-        out["image_url"] = _image()
-    return out
 
 
 def _ltxv_distilled(*, image: bool) -> Mappers:
@@ -753,10 +696,6 @@ def _ltxv_distilled(*, image: bool) -> Mappers:
 
 
 LTX: dict[str, Mappers] = {
-    "fal-ai/ltx-2/text-to-video": _ltx2(image=False),
-    "fal-ai/ltx-2/text-to-video/fast": _ltx2(image=False),
-    "fal-ai/ltx-2/image-to-video": _ltx2(image=True),
-    "fal-ai/ltx-2/image-to-video/fast": _ltx2(image=True),
     "fal-ai/ltxv-13b-098-distilled": _ltxv_distilled(image=False),
     "fal-ai/ltxv-13b-098-distilled/image-to-video": _ltxv_distilled(image=True),
 }
@@ -815,7 +754,6 @@ FLUX: dict[str, Mappers] = {
         "num_images": _num_images(4),
         "seed": _seed(),
     },
-    "fal-ai/flux-pro": _flux_t2i(),
     "fal-ai/flux-pro/v1.1": _flux_t2i(),
     "fal-ai/flux-pro/v1.1-ultra": {
         "prompt": _prompt(),
@@ -844,24 +782,6 @@ FLUX: dict[str, Mappers] = {
     "fal-ai/flux-2-flex/edit": _flux2_edit(num_images=None, max_refs=None),
     "fal-ai/flux-2-max": _flux_t2i(num_images=None),
     "fal-ai/flux-2-max/edit": _flux2_edit(num_images=None, max_refs=None),
-}
-
-_IMAGEN_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4")
-
-
-def _imagen4() -> Mappers:
-    return {
-        "prompt": _prompt(),
-        "aspect_ratio": _ratios(*_IMAGEN_RATIOS),
-        "num_images": _num_images(4),
-        "seed": _seed(),
-    }
-
-
-IMAGEN: dict[str, Mappers] = {
-    "fal-ai/imagen4/preview": _imagen4(),
-    "fal-ai/imagen4/preview/fast": _imagen4(),
-    "fal-ai/imagen4/preview/ultra": _imagen4(),
 }
 
 _GEMINI_RATIOS = ("21:9", "16:9", "3:2", "4:3", "5:4", "1:1", "4:5", "3:4", "2:3", "9:16")
@@ -974,11 +894,9 @@ MODEL_MAPPINGS: dict[str, dict[str, FieldMapper]] = {
     **HAILUO,
     **WAN,
     **SEEDANCE,
-    **SORA,
     **PIXVERSE,
     **LTX,
     **FLUX,
-    **IMAGEN,
     **NANO_BANANA,
     **SEEDREAM,
     **QWEN,
@@ -986,6 +904,13 @@ MODEL_MAPPINGS: dict[str, dict[str, FieldMapper]] = {
 """Validated mappings of fal endpoints (video and image), keyed by endpoint id."""
 
 VIDEO_MODEL_KEYS: frozenset[str] = frozenset(
-    {*VEO, *KLING, *HAILUO, *WAN, *SEEDANCE, *SORA, *PIXVERSE, *LTX}
+    {*VEO, *KLING, *HAILUO, *WAN, *SEEDANCE, *PIXVERSE, *LTX}
 )
 """Which registry keys are video models (the rest are image models)."""
+
+PREFIX_KEYS: dict[str, str] = {}
+"""Registry keys that are prefixes of a family rather than endpoint ids, with the reason.
+
+Every other key is an endpoint id of fal's generated endpoint list (checked by
+``tests/providers/fal/test_schema_conformance.py`` against ``tests/data/schemas/fal.json``).
+"""

@@ -481,20 +481,97 @@ _IDEOGRAM_RATIOS = (
 )
 
 
+# The ``resolution`` enum of ideogram-ai/ideogram-v3-quality's Input schema (version
+# 03944eb9…, replicate.com version API page, taken 2026-12-04; tests/data/schemas/replicate.json).
+_IDEOGRAM_RESOLUTIONS = (
+    "512x1536",
+    "576x1408",
+    "576x1472",
+    "576x1536",
+    "640x1344",
+    "640x1408",
+    "640x1472",
+    "640x1536",
+    "704x1152",
+    "704x1216",
+    "704x1280",
+    "704x1344",
+    "704x1408",
+    "704x1472",
+    "736x1312",
+    "768x1088",
+    "768x1216",
+    "768x1280",
+    "768x1344",
+    "800x1280",
+    "832x960",
+    "832x1024",
+    "832x1088",
+    "832x1152",
+    "832x1216",
+    "832x1248",
+    "864x1152",
+    "896x960",
+    "896x1024",
+    "896x1088",
+    "896x1120",
+    "896x1152",
+    "960x832",
+    "960x896",
+    "960x1024",
+    "960x1088",
+    "1024x832",
+    "1024x896",
+    "1024x960",
+    "1024x1024",
+    "1088x768",
+    "1088x832",
+    "1088x896",
+    "1088x960",
+    "1120x896",
+    "1152x704",
+    "1152x832",
+    "1152x864",
+    "1152x896",
+    "1216x704",
+    "1216x768",
+    "1216x832",
+    "1248x832",
+    "1280x704",
+    "1280x768",
+    "1280x800",
+    "1312x736",
+    "1344x640",
+    "1344x704",
+    "1344x768",
+    "1408x576",
+    "1408x640",
+    "1408x704",
+    "1472x576",
+    "1472x640",
+    "1472x704",
+    "1536x512",
+    "1536x576",
+    "1536x640",
+)
+
+
 def _ideogram_resolution() -> FieldMapper:
-    """Ideogram ``resolution`` (``WxH``, 512..1536 px, multiples of 16) from ``size``."""
+    """Ideogram ``resolution`` (one of the schema's ``WxH`` values) from ``size``."""
 
     def convert(_request: Any, value: Any) -> Any:
         if not value:
             return None
         width, height = _parse_size(value)
-        if not (512 <= width <= 1536 and 512 <= height <= 1536) or width % 16 or height % 16:
+        text = f"{width}x{height}"
+        if text not in _IDEOGRAM_RESOLUTIONS:
             raise ValueError(
-                f"size {value!r} is not an Ideogram resolution (512..1536 px, multiples of 16)"
+                f"size {value!r} is not an Ideogram resolution; allowed: "
+                + ", ".join(_IDEOGRAM_RESOLUTIONS)
             )
-        return f"{width}x{height}"
+        return text
 
-    return FieldMapper("size", convert, False, FieldSpec("WxH", None, 512, 1536))
+    return FieldMapper("size", convert, False, FieldSpec("WxH", _IDEOGRAM_RESOLUTIONS))
 
 
 def _ideogram_image() -> FieldMapper:
