@@ -1217,6 +1217,16 @@ async def cancel_job(job: JobRef, config: BaseGenerationConfig | None = None) ->
     store, so its (paid) result can still be fetched with :func:`wait_for_job`.
     """
     handler, ctx, _ = _context_for_job(job, config)
+    try:
+        async with asyncio.timeout(_LOOK_BUDGET):
+            seen = await _guard(handler, ctx, handler.status(ctx, job))
+    except (TarashException, TimeoutError):
+        seen = None
+    if seen is not None and seen.state == "completed":
+        # Finished (and paid): a cancel would at best do nothing, at worst delete the
+        # result (Runway and OpenAI cancel by DELETE). Keep it fetchable instead.
+        await get_job_store().update(job, "result_pending", "finished before the cancel")
+        return False
     outcome = await _cancel_upstream(handler, ctx, job)
     state = {
         "cancelled": "cancelled",

@@ -117,6 +117,11 @@ class AttemptContext:
     report: Callable[[JobStatus], Awaitable[None]] | None = None
     gate_wait_seconds: float = 0.0
     """Time this attempt spent waiting for a provider request slot (handlers add to it)."""
+    job_state: dict[str, Any] = field(default_factory=dict)
+    """What a handler keeps between the steps of this attempt's job (a log cursor, the
+    final status payload to build the result from). It dies with the attempt: a job
+    resumed elsewhere starts without it, so handlers treat it as a cache, never as
+    the only copy."""
 
     @property
     def model(self) -> str:

@@ -14,8 +14,6 @@ speak the wire protocols.
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tarash.tarash_gateway.exceptions import (
@@ -49,7 +47,7 @@ from tarash.tarash_gateway.providers.google.field_mappings import (
 from tarash.tarash_gateway.providers.google.modes import ApiMode, resolve_mode
 
 if TYPE_CHECKING:
-    from google.genai.types import GenerateVideosOperation
+    pass
 
 __all__ = ["GoogleProviderHandler"]
 
@@ -58,7 +56,6 @@ _OPERATION_OF: dict[Family, Operation] = {
     "imagen": "image",
     "gemini_image": "image",
 }
-_FINISHED_CACHE = 8
 
 
 class GoogleProviderHandler(BaseProviderHandler):
@@ -71,12 +68,6 @@ class GoogleProviderHandler(BaseProviderHandler):
         "GOOGLE_GEMINI_BASE_URL",
         "GOOGLE_VERTEX_BASE_URL",
     )  # read by the SDK itself
-
-    def __init__(self) -> None:
-        # Finished operations seen by ``status`` (Vertex returns the video bytes inline),
-        # so ``result`` does not fetch them a second time.
-        self._finished: OrderedDict[str, GenerateVideosOperation] = OrderedDict()
-        self._lock = threading.Lock()
 
     # ------------------------------------------------------------------ modes, credentials
 
@@ -321,10 +312,7 @@ class GoogleProviderHandler(BaseProviderHandler):
         operation = await video.fetch_operation(ctx, clients, job)
         status = video.interpret_operation(ctx, job, operation)
         if status.state == "completed":
-            with self._lock:
-                self._finished[job.provider_request_id] = operation
-                while len(self._finished) > _FINISHED_CACHE:
-                    self._finished.popitem(last=False)
+            ctx.job_state["finished"] = (job.provider_request_id, operation)
         return status
 
     async def result(self, ctx: AttemptContext, job: JobRef) -> Any:
@@ -333,8 +321,8 @@ class GoogleProviderHandler(BaseProviderHandler):
 
         await load_sdk()
         clients = self._clients(ctx.config, self._job_mode(ctx, job))
-        with self._lock:
-            operation = self._finished.pop(job.provider_request_id, None)
+        cached = ctx.job_state.pop("finished", None)
+        operation = cached[1] if cached and cached[0] == job.provider_request_id else None
         if operation is None:
             operation = await video.fetch_operation(ctx, clients, job)
         return await video.videos_response(ctx, clients, job, operation)

@@ -26,7 +26,6 @@ import io
 import json
 import mimetypes
 import re
-from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
@@ -56,6 +55,7 @@ from tarash.tarash_gateway.models import (
 from tarash.tarash_gateway.providers.base import (
     AttemptContext,
     BaseProviderHandler,
+    CancelOutcome,
     Prepared,
     Submission,
     walk_media,
@@ -245,13 +245,6 @@ def _content_type(item: str, default: str) -> str:
     return guessed or default
 
 
-def _bounded_put(table: OrderedDict[str, Any], key: str, value: Any) -> None:
-    table[key] = value
-    table.move_to_end(key)
-    while len(table) > _MAX_TRACKED:
-        table.popitem(last=False)
-
-
 class ReplicateProviderHandler(BaseProviderHandler):
     """Video and image generation on Replicate (official models, versions, deployments)."""
 
@@ -259,10 +252,6 @@ class ReplicateProviderHandler(BaseProviderHandler):
     operations: ClassVar[frozenset[Operation]] = frozenset({"video", "image"})
     api_key_env: ClassVar[tuple[str, ...]] = ("REPLICATE_API_TOKEN",)
     base_url_env: ClassVar[tuple[str, ...]] = ("REPLICATE_BASE_URL",)  # read by the SDK itself
-
-    def __init__(self) -> None:
-        self._log_offsets: OrderedDict[str, int] = OrderedDict()
-        self._finished: OrderedDict[str, Prediction] = OrderedDict()
 
     # ------------------------------------------------------------------ prepare
 
@@ -388,7 +377,7 @@ class ReplicateProviderHandler(BaseProviderHandler):
     def _status_of(self, ctx: AttemptContext, prediction: Prediction) -> JobStatus:
         state = _STATES.get(prediction.status, "processing")
         logs = prediction.logs or ""
-        offset = self._log_offsets.get(prediction.id, 0)
+        offset = int(ctx.job_state.get("log_offset", 0))
         if offset > len(logs):
             offset = 0
         new_text = logs[offset:]
@@ -396,19 +385,17 @@ class ReplicateProviderHandler(BaseProviderHandler):
             new_text.rfind("\n") + 1 if state not in ("completed", "failed") else len(new_text)
         )
         lines = [line.strip() for line in new_text[:complete].splitlines() if line.strip()]
-        _bounded_put(self._log_offsets, prediction.id, offset + complete)
+        ctx.job_state["log_offset"] = offset + complete
         percent: int | None = None
         progress = prediction.progress
         if progress is not None:
             percent = max(0, min(100, round(progress.percentage * 100)))
         if state == "completed":
             percent = 100
-            _bounded_put(self._finished, prediction.id, prediction)
+            ctx.job_state["finished"] = prediction
         error: TarashException | None = None
         if state in ("failed", "cancelled"):
             error = self._prediction_error(ctx, prediction)
-        if prediction.status in _TERMINAL:
-            self._log_offsets.pop(prediction.id, None)
         return JobStatus(
             state=state,
             progress_percent=percent,
@@ -421,8 +408,8 @@ class ReplicateProviderHandler(BaseProviderHandler):
     async def result(self, ctx: AttemptContext, job: JobRef) -> Any:
         """Build the response of a succeeded prediction (from the last poll, else a GET)."""
         client = self._client(ctx.config)
-        prediction = self._finished.pop(job.provider_request_id, None)
-        if prediction is None:
+        prediction = ctx.job_state.pop("finished", None)
+        if prediction is None or prediction.id != job.provider_request_id:
             prediction = await client.predictions.async_get(job.provider_request_id)
         if prediction.status != "succeeded":
             raise self._prediction_error(ctx, prediction)
@@ -482,12 +469,23 @@ class ReplicateProviderHandler(BaseProviderHandler):
 
     # ------------------------------------------------------------------ cancel
 
-    async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool:
-        """``POST /v1/predictions/{id}/cancel``; True when the prediction is now canceled."""
+    async def cancel(self, ctx: AttemptContext, job: JobRef) -> CancelOutcome:
+        """``POST /v1/predictions/{id}/cancel``: the prediction it answers tells the outcome
+        (``canceled``; ``succeeded`` = too late, its output can still be fetched)."""
+        from replicate.exceptions import ReplicateError
+
         client = self._client(ctx.config)
-        prediction = await client.predictions.async_cancel(job.provider_request_id)
-        self._log_offsets.pop(prediction.id, None)
-        return prediction.status == "canceled"
+        try:
+            prediction = await client.predictions.async_cancel(job.provider_request_id)
+        except ReplicateError as exc:
+            if getattr(exc, "status", None) == 404:
+                return "not_found"
+            raise
+        if prediction.status == "canceled":
+            return "cancelled"
+        if prediction.status == "succeeded":
+            return "already_completed"
+        return "unconfirmed"
 
     # ------------------------------------------------------------------ errors
 

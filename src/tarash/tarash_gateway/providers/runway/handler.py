@@ -51,6 +51,7 @@ from tarash.tarash_gateway.models import (
 from tarash.tarash_gateway.providers.base import (
     AttemptContext,
     BaseProviderHandler,
+    CancelOutcome,
     Prepared,
     Submission,
     walk_media,
@@ -143,9 +144,6 @@ class RunwayProviderHandler(BaseProviderHandler):
     operations: ClassVar[frozenset[Operation]] = frozenset({"video", "image"})
     api_key_env: ClassVar[tuple[str, ...]] = ("RUNWAYML_API_SECRET",)
     base_url_env: ClassVar[tuple[str, ...]] = ("RUNWAYML_BASE_URL",)  # read by the SDK itself
-
-    def __init__(self) -> None:
-        self._finished: OrderedDict[str, Any] = OrderedDict()
 
     # ------------------------------------------------------------------ prepare
 
@@ -340,7 +338,7 @@ class RunwayProviderHandler(BaseProviderHandler):
             percent = max(0, min(100, round(progress * 100)))
         if state == "completed":
             percent = 100
-            _bounded_put(self._finished, str(task.id), task)
+            ctx.job_state["finished"] = task
         error: TarashException | None = None
         if state in ("failed", "cancelled"):
             error = self._task_error(ctx, task)
@@ -354,8 +352,8 @@ class RunwayProviderHandler(BaseProviderHandler):
 
     async def result(self, ctx: AttemptContext, job: JobRef) -> BaseGenerationResponse:
         """The succeeded task's output URLs as the response, with its credits."""
-        task = self._finished.pop(job.provider_request_id, None)
-        if task is None:
+        task = ctx.job_state.pop("finished", None)
+        if task is None or str(task.id) != job.provider_request_id:
             client = self._client(ctx.config)
             task = await client.tasks.retrieve(
                 job.provider_request_id, timeout=ctx.http_timeout(30)
@@ -399,16 +397,17 @@ class RunwayProviderHandler(BaseProviderHandler):
 
     # ------------------------------------------------------------------ cancel
 
-    async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool:
-        """``DELETE /v1/tasks/{id}`` (cancels a pending/running task); True on 2xx."""
+    async def cancel(self, ctx: AttemptContext, job: JobRef) -> CancelOutcome:
+        """``DELETE /v1/tasks/{id}``: cancels a pending/running task (and *deletes* a
+        finished one, so the orchestrator looks at the task first)."""
         from runwayml import NotFoundError
 
         client = self._client(ctx.config)
         try:
             await client.tasks.delete(job.provider_request_id, timeout=ctx.http_timeout(15))
         except NotFoundError:
-            return False
-        return True
+            return "not_found"
+        return "cancelled"
 
     # ------------------------------------------------------------------ errors
 

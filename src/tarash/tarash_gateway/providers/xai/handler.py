@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import threading
-from collections import OrderedDict
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -74,7 +72,6 @@ CHANNEL_OPTIONS: tuple[tuple[str, Any], ...] = (
 )
 _INSECURE_SCHEMES = {"http": 80, "grpc": 80}
 _SECURE_SCHEMES = {"https": 443, "grpcs": 443}
-_FINISHED_CACHE = 256
 
 
 def grpc_target(base_url: str | None) -> tuple[str, bool]:
@@ -109,10 +106,6 @@ class XAIProviderHandler(BaseProviderHandler):
     name: ClassVar[str] = "xai"
     operations: ClassVar[frozenset[Operation]] = frozenset({"image", "video"})
     api_key_env: ClassVar[tuple[str, ...]] = ("XAI_API_KEY",)
-
-    def __init__(self) -> None:
-        self._finished: OrderedDict[str, bytes] = OrderedDict()
-        self._finished_lock = threading.Lock()
 
     # ------------------------------------------------------------------ prepare
 
@@ -320,7 +313,7 @@ class XAIProviderHandler(BaseProviderHandler):
                     raw,
                 )
                 return JobStatus(state="failed", message=error.message, error=error, raw=raw)
-            self._remember(job.provider_request_id, response.SerializeToString())
+            ctx.job_state["finished"] = (job.provider_request_id, response)
             return JobStatus(state="completed", progress_percent=100, raw=raw)
         if status == deferred_pb2.DeferredStatus.FAILED:
             code, message = inner.error.code, inner.error.message
@@ -356,11 +349,11 @@ class XAIProviderHandler(BaseProviderHandler):
 
     async def result(self, ctx: AttemptContext, job: JobRef) -> Any:
         """The finished video (a URL the provider keeps for about 24 h)."""
-        from xai_sdk.proto import deferred_pb2, video_pb2
+        from xai_sdk.proto import deferred_pb2
 
-        cached = self._recall(job.provider_request_id)
-        if cached is not None:
-            response = video_pb2.GetDeferredVideoResponse.FromString(cached)
+        cached = ctx.job_state.pop("finished", None)
+        if cached is not None and cached[0] == job.provider_request_id:
+            response = cached[1]
         else:
             response = await self._sdk(ctx.config).video.get(job.provider_request_id)
         if response.status != deferred_pb2.DeferredStatus.DONE:
@@ -406,16 +399,6 @@ class XAIProviderHandler(BaseProviderHandler):
     async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool:
         """xAI offers no way to cancel a deferred video: never confirmed."""
         return False
-
-    def _remember(self, request_id: str, data: bytes) -> None:
-        with self._finished_lock:
-            self._finished[request_id] = data
-            while len(self._finished) > _FINISHED_CACHE:
-                self._finished.popitem(last=False)
-
-    def _recall(self, request_id: str) -> bytes | None:
-        with self._finished_lock:
-            return self._finished.pop(request_id, None)
 
     # ------------------------------------------------------------------ errors
 
