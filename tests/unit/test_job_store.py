@@ -265,7 +265,7 @@ async def test_unknown_outcome_stays_pending_and_not_sent_is_terminal(store: Job
     not_sent = await store.get("in-2")
     assert not_sent is not None and not_sent.state == "not_sent" and not_sent.is_terminal
     with pytest.raises(ValueError, match="unknown"):
-        await store.update_intent("in-1", "completed")
+        await store.update_intent("in-1", "submitted")  # only resolve_intent makes a job
     await store.update_intent("missing", "unknown")  # nothing to update: no error, no record
     assert await store.get("missing") is None
 

@@ -357,7 +357,7 @@ def test_timeout_reports_that_the_operation_could_not_be_cancelled(emu: GoogleEm
     assert error.execution_metadata.attempts[0].cancelled_upstream is False
     # The operation may still run (and bill): the job store keeps it as pending.
     pending = run_sync(get_job_store().pending())
-    assert error.job.request_id in [record.job.request_id for record in pending]
+    assert error.job.request_id in [record.request_id for record in pending]
     # Neither API can cancel a Veo operation: nothing but the submit and polls was sent.
     assert emu.count(r":predictLongRunning$") == 1
     assert all(
