@@ -720,3 +720,33 @@ async def test_sdk_never_retries_on_its_own(replicate: ReplicateEmulator) -> Non
     assert status.state in ("queued", "processing")
     assert await cancel_job_async(job, config) is True
     assert replicate.jobs[job.provider_request_id].state.value == "cancelled"
+
+
+# ----------------------------------------------------------------------------- exactly once
+
+
+async def test_cancel_answered_succeeded_returns_the_paid_output(
+    replicate: ReplicateEmulator,
+) -> None:
+    """Polls keep failing while the prediction finishes; the cancel sent before giving up
+    answers ``succeeded``: its output is returned, nothing is submitted again."""
+    replicate.job_script = JobScript.success(None, queued=0.05, running=0.2)
+    replicate.inject_status(503, path=r"/v1/predictions/\w+$", method="GET", times=None)
+    fallback = VideoGenerationConfig(provider="mock", model="mock-video")
+    response = await generate_video_async(
+        video_config(replicate, fallback_configs=[fallback]), VideoGenerationRequest(prompt="p")
+    )
+    assert response.provider == "replicate" and response.video
+    assert len(creates(replicate)) == 1
+    assert replicate.count(r"/cancel$", "POST") == 1
+
+
+async def test_cancel_job_of_a_finished_prediction_keeps_it(replicate: ReplicateEmulator) -> None:
+    replicate.job_script = JobScript.success(None, queued=0.01, running=0.01)
+    job = await submit_job_async(video_config(replicate), VideoGenerationRequest(prompt="p"))
+    assert isinstance(job, JobRef)
+    time.sleep(0.2)
+    assert await cancel_job_async(job, video_config(replicate)) is False
+    assert replicate.count(r"/cancel$", "POST") == 0  # looked first: nothing to cancel
+    response = await wait_for_job_async(job, video_config(replicate))
+    assert response.video

@@ -484,6 +484,7 @@ class ReplicateProviderHandler(BaseProviderHandler):
         if prediction.status == "canceled":
             return "cancelled"
         if prediction.status == "succeeded":
+            ctx.job_state["finished"] = prediction  # its output: no second GET for the result
             return "already_completed"
         return "unconfirmed"
 
