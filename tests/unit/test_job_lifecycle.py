@@ -219,3 +219,15 @@ async def test_every_submit_leaves_an_intent_before_it_is_sent(
     assert isinstance(job, JobRef)
     (record,) = await store.pending()
     assert record.state == "submitted" and record.job == job and record.intent is not None
+
+
+async def test_fetch_job_result_is_one_step_without_resubmitting(scripted: Scripted) -> None:
+    from tarash.tarash_gateway import fetch_job_result_async, get_job_status_async
+
+    job = await submit_job_async(cfg(), REQ)
+    assert isinstance(job, JobRef)
+    scripted.done_at = time.monotonic()
+    assert (await get_job_status_async(job, cfg())).state == "completed"
+    response = await fetch_job_result_async(job, cfg())
+    assert response.video == "https://x/v.mp4"
+    assert (scripted.submits, scripted.results) == (1, 1)

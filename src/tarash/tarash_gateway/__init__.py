@@ -19,6 +19,8 @@ from __future__ import annotations
 from tarash.tarash_gateway.api import (
     cancel_job,
     cancel_job_async,
+    fetch_job_result,
+    fetch_job_result_async,
     generate_image,
     generate_image_async,
     generate_sts,
@@ -175,6 +177,8 @@ __all__ = [
     "aclose_clients",
     "cancel_job",
     "cancel_job_async",
+    "fetch_job_result",
+    "fetch_job_result_async",
     "generate_image",
     "generate_image_async",
     "generate_sts",

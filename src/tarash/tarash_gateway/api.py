@@ -47,6 +47,8 @@ from tarash.tarash_gateway.streaming import stream_tts, stream_tts_async
 __all__ = [
     "cancel_job",
     "cancel_job_async",
+    "fetch_job_result",
+    "fetch_job_result_async",
     "generate_image",
     "generate_image_async",
     "generate_sts",
@@ -260,6 +262,16 @@ def wait_for_job(
 ) -> Any:
     """Blocking version of :func:`wait_for_job_async`."""
     return run_sync(wait_for_job_async(job, config, on_progress))
+
+
+async def fetch_job_result_async(job: JobRef, config: BaseGenerationConfig | None = None) -> Any:
+    """The response of a job that completed upstream (no waiting, never resubmits)."""
+    return await _orchestrator.fetch_job_result(job, config)
+
+
+def fetch_job_result(job: JobRef, config: BaseGenerationConfig | None = None) -> Any:
+    """Blocking :func:`fetch_job_result_async`."""
+    return run_sync(fetch_job_result_async(job, config))
 
 
 async def get_job_status_async(

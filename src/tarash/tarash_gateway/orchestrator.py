@@ -91,6 +91,7 @@ __all__ = [
     "backoff_delay",
     "cancel_job",
     "execute",
+    "fetch_job_result",
     "get_job_status",
     "map_exception",
     "mock_forced",
@@ -1202,6 +1203,16 @@ async def wait_for_job(
         job=job,
     )
     return final
+
+
+async def fetch_job_result(job: JobRef, config: BaseGenerationConfig | None = None) -> Any:
+    """The response of a job that has completed upstream (one fetch, retried in place on
+    transient errors; the job is never resubmitted). A step for callers that drive jobs
+    themselves — a server's workers, a queue consumer — one observation at a time."""
+    handler, ctx, _ = _context_for_job(job, config)
+    response = await _fetch_result(handler, ctx, job)
+    _check_not_empty(response, ctx)
+    return response
 
 
 async def get_job_status(job: JobRef, config: BaseGenerationConfig | None = None) -> JobStatus:
