@@ -725,15 +725,7 @@ class _Intents:
         self.enabled = callable(getattr(self.store, "record_intent", None))
 
     async def _safely(self, call: Awaitable[None], what: str) -> None:
-        try:
-            await call
-        except Exception:
-            log_warning(
-                "Job store write failed",
-                {"intent": self.intent_id, "what": what},
-                _LOG,
-                exc_info=True,
-            )
+        await _store_safely(call, {"intent": self.intent_id, "what": what})
 
     async def begin(self, ctx: AttemptContext, prepared: Prepared) -> None:
         if not self.enabled:
@@ -808,21 +800,19 @@ class _PollBudgetExceeded(Exception):
     pass
 
 
-async def _store_write(job: JobRef, state: str, error: str | None = None) -> None:
-    """Record a job state; a failing store is logged and never replaces the real outcome."""
-    store = get_job_store()
+async def _store_safely(call: Awaitable[None], detail: dict[str, Any]) -> None:
+    """A job-store write: a failing store is logged and never replaces the real outcome."""
     try:
-        if state == "submitted":
-            await store.record(job)
-        else:
-            await store.update(job, state, error)
+        await call
     except Exception:
-        log_warning(
-            "Job store write failed",
-            {"job": job.provider_request_id, "state": state},
-            _LOG,
-            exc_info=True,
-        )
+        log_warning("Job store write failed", detail, _LOG, exc_info=True)
+
+
+async def _store_write(job: JobRef, state: str, error: str | None = None) -> None:
+    """Record a job's state (``submitted`` records a newly accepted job)."""
+    store = get_job_store()
+    call = store.record(job) if state == "submitted" else store.update(job, state, error)
+    await _store_safely(call, {"job": job.provider_request_id, "state": state})
 
 
 async def _wait(
