@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import httpx
 
 from tarash.tarash_gateway._secrets import register_secret
+from tarash.tarash_gateway.catalog import check_model
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     OperationNotSupportedError,
@@ -277,7 +278,7 @@ class BaseProviderHandler:
         """
         self.require(operation, config)
         self.check_credentials(config)
-        warnings: list[str] = []
+        warnings: list[str] = check_model(self.name, operation, config, request)  # catalog
         payload, key = self.prepare_payload(operation, config, request, warnings)
         payload.update(self.passthrough_params(request))
         return Prepared(operation, request, payload, key, warnings)

@@ -18,6 +18,7 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tarash.tarash_gateway.catalog import check_model
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     TarashException,
@@ -104,7 +105,7 @@ class GoogleProviderHandler(BaseProviderHandler):
         """Validate and map (no I/O). Provider-only parameters are checked, not merged raw."""
         self.require(operation, config)
         self.check_credentials(config)
-        warnings: list[str] = []
+        warnings: list[str] = check_model(self.name, operation, config, request)
         payload, key = self.prepare_payload(operation, config, request, warnings)
         return Prepared(operation, request, payload, key, warnings)
 
