@@ -97,12 +97,11 @@ class ModelEntry:
 
     def status(self, today: _dt.date | None = None) -> Lifecycle:
         """The lifecycle on ``today``: a deprecated model past its shutdown is retired."""
-        if self.lifecycle == "retired":
-            return "retired"
         if self.shutdown is not None:
             day = today or current_date()
             if _dt.date.fromisoformat(self.shutdown) <= day:
                 return "retired"
+            return "deprecated"  # announced, not yet past
         return self.lifecycle
 
     def to_data(self, today: _dt.date | None = None) -> dict[str, Any]:
@@ -435,7 +434,8 @@ def check_model(
     if name not in _REGISTRY_BACKED and operation not in item.operations:
         serves = ", ".join(sorted(item.operations))
         raise ValidationError(
-            f"model {model!r} of {name!r} serves {serves}, not {operation}",
+            f"model {model!r} of {name!r} does not do {operation} generation (it serves "
+            f"{serves})",
             name,
             model,
             field="model",
