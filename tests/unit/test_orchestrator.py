@@ -225,7 +225,9 @@ async def test_fallback_after_retries_exhausted_with_full_metadata() -> None:
     ],
 )
 async def test_non_retryable_errors_stop_the_chain(kind: str, error_type: type[Exception]) -> None:
-    config = video_config(mock=failing(kind), fallback_configs=[video_config(model="mock-video:never")])
+    config = video_config(
+        mock=failing(kind), fallback_configs=[video_config(model="mock-video:never")]
+    )
     with pytest.raises(error_type) as info:
         await generate_video_async(config, VideoGenerationRequest(prompt="x"))
     meta = info.value.execution_metadata  # type: ignore[attr-defined]
@@ -269,7 +271,9 @@ async def test_timeout_after_acceptance_cancels_upstream_before_fallback() -> No
     def on_progress(update: VideoGenerationUpdate) -> None:
         order.append(f"{update.status}:{update.model}")
 
-    config = video_config(mock=slow, timeout=0.3, fallback_configs=[video_config(model="mock-video:fallback")])
+    config = video_config(
+        mock=slow, timeout=0.3, fallback_configs=[video_config(model="mock-video:fallback")]
+    )
     response = await generate_video_async(config, VideoGenerationRequest(prompt="x"), on_progress)
     meta = response.execution_metadata
     assert meta is not None

@@ -434,8 +434,7 @@ def check_model(
     if name not in _REGISTRY_BACKED and operation not in item.operations:
         serves = ", ".join(sorted(item.operations))
         raise ValidationError(
-            f"model {model!r} of {name!r} does not do {operation} generation (it serves "
-            f"{serves})",
+            f"model {model!r} of {name!r} does not do {operation} generation (it serves {serves})",
             name,
             model,
             field="model",
@@ -493,3 +492,87 @@ def _camel(name: str) -> str:
         else:
             out.append(ch)
     return "".join(out)
+
+
+# ============================================================================ provider answers
+
+_UNAVAILABLE_CODES = frozenset(
+    {
+        "model_not_found",  # OpenAI (https://platform.openai.com/docs/deprecations examples)
+        "model_sunsetted",  # Cartesia (tts-models/api-changes)
+        "model_not_available",
+        "model_deprecated",
+        "model_retired",
+        "unknown_model",
+    }
+)
+_UNAVAILABLE_TEXT = (
+    r"\bmodels?\b[^.]{0,120}?\b("
+    r"not found|does not exist|doesn't exist|is not available|not available|unavailable|"
+    r"sunset|sunsetted|retired|deprecated|shut down|no longer (?:available|supported|served)|"
+    r"is not supported|not supported (?:in|for) (?:this|your) (?:region|location|api)"
+    r")"
+    r"|(?:not available|unavailable|not supported) in (?:this|your) (?:region|location|country)"
+)
+
+
+def as_model_unavailable(error: Any) -> Any:
+    """A provider's "model not found / sunset / not in this region or API" answer as a
+    :class:`~tarash.tarash_gateway.exceptions.ModelUnavailableError` (falls back to the
+    next config without same-config retries); any other error is returned unchanged.
+
+    Handlers call it on the error their ``map_error`` built.
+    """
+    import re
+
+    from tarash.tarash_gateway.exceptions import (
+        ContentModerationError,
+        HTTPError,
+        ModelRetiredError,
+        ModelUnavailableError,
+        TarashException,
+        ValidationError,
+    )
+
+    if not isinstance(error, TarashException) or isinstance(
+        error, ModelUnavailableError | ContentModerationError | ModelRetiredError
+    ):
+        return error
+    status = getattr(error, "status_code", None)
+    codes = _codes_in(error.raw_response)
+    text = error.message
+    matched = bool(codes & _UNAVAILABLE_CODES)
+    if not matched and (isinstance(error, HTTPError) or isinstance(error, ValidationError)):
+        if status in (None, 400, 403, 404, 410, 422):
+            matched = re.search(_UNAVAILABLE_TEXT, text, re.IGNORECASE) is not None
+    if not matched and isinstance(error, ValidationError) and error.field == "model":
+        matched = status in (None, 400, 404, 422) and isinstance(error.raw_response, dict | str)
+    if not matched:
+        return error
+    out = ModelUnavailableError(
+        f"the provider does not serve model {error.model!r} here: {text}",
+        error.provider,
+        error.model,
+        error.request_id,
+        error.raw_response,
+        status_code=status if isinstance(status, int) else 404,
+    )
+    out.__cause__ = error
+    return out
+
+
+def _codes_in(raw: Any, depth: int = 0) -> set[str]:
+    """Lower-cased ``code`` / ``type`` / ``error_code`` / ``status`` strings in an error body."""
+    found: set[str] = set()
+    if depth > 4:
+        return found
+    if isinstance(raw, dict):
+        for key, value in raw.items():
+            if key in ("code", "type", "error_code", "status", "reason") and isinstance(value, str):
+                found.add(value.lower())
+            elif isinstance(value, dict | list):
+                found |= _codes_in(value, depth + 1)
+    elif isinstance(raw, list):
+        for value in raw[:20]:
+            found |= _codes_in(value, depth + 1)
+    return found

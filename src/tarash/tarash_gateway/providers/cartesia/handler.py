@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 from pydantic import ValidationError as PydanticValidationError
 
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.audio import (
     audio_facts,
     check_audio_input,
@@ -602,6 +603,11 @@ class CartesiaProviderHandler(BaseProviderHandler):
     # ------------------------------------------------------------------ errors
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """Cartesia SDK / transport exceptions → typed errors (design-doc table)."""
         import cartesia
 

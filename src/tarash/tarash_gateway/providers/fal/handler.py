@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway._secrets import register_secret
 from tarash.tarash_gateway.exceptions import (
     ContentModerationError,
@@ -532,6 +533,11 @@ class FalProviderHandler(BaseProviderHandler):
     # ------------------------------------------------------------------ errors
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """fal SDK / protocol / transport exceptions → typed errors (see :mod:`.errors`)."""
         import httpx
 

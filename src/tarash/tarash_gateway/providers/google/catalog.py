@@ -77,7 +77,9 @@ def _gemini_constraints(model: str) -> dict[str, Any]:
 
 
 def _veo(model: str, source: str, **fields: Any) -> ModelEntry:
-    return entry("google", model, "video", source, CHECKED, constraints=_veo_constraints(model), **fields)
+    return entry(
+        "google", model, "video", source, CHECKED, constraints=_veo_constraints(model), **fields
+    )
 
 
 def _imagen(model: str, source: str, **fields: Any) -> ModelEntry:
@@ -92,7 +94,11 @@ def _gemini(model: str, source: str, **fields: Any) -> ModelEntry:
     )
 
 
-_IMAGEN4 = ("imagen-4.0-generate-001", "imagen-4.0-ultra-generate-001", "imagen-4.0-fast-generate-001")
+_IMAGEN4 = (
+    "imagen-4.0-generate-001",
+    "imagen-4.0-ultra-generate-001",
+    "imagen-4.0-fast-generate-001",
+)
 _IMAGEN3 = ("imagen-3.0-generate-002", "imagen-3.0-generate-001", "imagen-3.0-fast-generate-001")
 
 ENTRIES: tuple[ModelEntry, ...] = (
@@ -176,5 +182,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
         shutdown="2026-10-02",
         replacement="gemini-3.1-flash-image",
     ),
-    _gemini("gemini-2.5-flash-image", VERTEX_IMAGEN + " (the Imagen migration target)", api="vertex"),
+    _gemini(
+        "gemini-2.5-flash-image", VERTEX_IMAGEN + " (the Imagen migration target)", api="vertex"
+    ),
 )

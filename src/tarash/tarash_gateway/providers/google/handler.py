@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tarash.tarash_gateway.catalog import check_model
+from tarash.tarash_gateway.catalog import as_model_unavailable, check_model
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     TarashException,
@@ -341,5 +341,10 @@ class GoogleProviderHandler(BaseProviderHandler):
         return False
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """SDK / transport exceptions → typed errors (see :mod:`~.errors`)."""
         return map_exception(exc, model=ctx.model, timeout=ctx.config.timeout)

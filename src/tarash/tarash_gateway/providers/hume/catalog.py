@@ -10,10 +10,17 @@ utterance, 1000 of description, 48 kHz output). The gateway names the versions
 from __future__ import annotations
 
 from tarash.tarash_gateway.catalog import ModelEntry, entry
-from tarash.tarash_gateway.providers.hume.spec import FORMATS, MAX_DESCRIPTION, MAX_TEXT, SAMPLE_RATE
+from tarash.tarash_gateway.providers.hume.spec import (
+    FORMATS,
+    MAX_DESCRIPTION,
+    MAX_TEXT,
+    SAMPLE_RATE,
+)
 
 CHECKED = "2026-12-04"
-SOURCE = "hume 0.14.1 hume.tts.types.OctaveVersion + https://dev.hume.ai/reference/text-to-speech-tts"
+SOURCE = (
+    "hume 0.14.1 hume.tts.types.OctaveVersion + https://dev.hume.ai/reference/text-to-speech-tts"
+)
 
 _CONSTRAINTS = {
     "formats": tuple(FORMATS),

@@ -14,7 +14,10 @@ ENTRIES: tuple[ModelEntry, ...] = (
         "video",
         SOURCE,
         CHECKED,
-        constraints={"durations": (1, 60), "resolutions": ("360p", "480p", "540p", "720p", "1080p")},
+        constraints={
+            "durations": (1, 60),
+            "resolutions": ("360p", "480p", "540p", "720p", "1080p"),
+        },
     ),
     entry("mock", "mock-image", "image", SOURCE, CHECKED, constraints={"n": (1, 8)}),
     entry("mock", "mock-tts", "tts", SOURCE, CHECKED, constraints={"formats": ("wav", "pcm")}),

@@ -29,7 +29,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar, Literal
 
-from tarash.tarash_gateway.catalog import check_model
+from tarash.tarash_gateway.catalog import as_model_unavailable, check_model
 from tarash.tarash_gateway.audio import audio_facts
 from tarash.tarash_gateway.exceptions import (
     ContentModerationError,
@@ -829,6 +829,11 @@ class OpenAIProviderHandler(BaseProviderHandler):
         return body
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """``openai`` exceptions → typed errors (moderation, validation, auth, rate limit …)."""
         try:
             import openai

@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     ContentModerationError,
     GenerationFailedError,
@@ -322,6 +323,11 @@ class StabilityProviderHandler(BaseProviderHandler):
     # ------------------------------------------------------------------ errors
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """Transport failures → retryable errors; bad local input → ValidationError."""
         if isinstance(exc, httpx.HTTPError):
             return error_from_transport(exc, provider=self.name, model=ctx.model)
