@@ -153,7 +153,7 @@ def entry(
 
 def current_date() -> _dt.date:
     """Today (UTC); lifecycles are judged against it. Tests pin it with monkeypatch."""
-    return _dt.datetime.now(_dt.timezone.utc).date()
+    return _dt.datetime.now(_dt.UTC).date()
 
 
 # ============================================================================ loading
@@ -542,9 +542,12 @@ def as_model_unavailable(error: Any) -> Any:
     codes = _codes_in(error.raw_response)
     text = error.message
     matched = bool(codes & _UNAVAILABLE_CODES)
-    if not matched and (isinstance(error, HTTPError) or isinstance(error, ValidationError)):
-        if status in (None, 400, 403, 404, 410, 422):
-            matched = re.search(_UNAVAILABLE_TEXT, text, re.IGNORECASE) is not None
+    if (
+        not matched
+        and isinstance(error, HTTPError | ValidationError)
+        and status in (None, 400, 403, 404, 410, 422)
+    ):
+        matched = re.search(_UNAVAILABLE_TEXT, text, re.IGNORECASE) is not None
     if not matched and isinstance(error, ValidationError) and error.field == "model":
         matched = status in (None, 400, 404, 422) and isinstance(error.raw_response, dict | str)
     if not matched:

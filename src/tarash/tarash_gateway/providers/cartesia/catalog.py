@@ -22,10 +22,50 @@ SUNSET = "2026-06-01"
 SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 CONTAINERS = ("mp3", "wav", "raw")
 ENCODINGS = ("pcm_s16le", "pcm_f32le", "pcm_mulaw", "pcm_alaw")
-SONIC3_LANGUAGES = (
-    "en de es fr ja pt zh hi ko it nl pl ru sv tr tl bg ro ar cs el fi hr ms sk da ta uk "
-    "hu no vi bn th he ka id te gu kn ml mr pa"
-).split()
+SONIC3_LANGUAGES = [
+    "en",
+    "de",
+    "es",
+    "fr",
+    "ja",
+    "pt",
+    "zh",
+    "hi",
+    "ko",
+    "it",
+    "nl",
+    "pl",
+    "ru",
+    "sv",
+    "tr",
+    "tl",
+    "bg",
+    "ro",
+    "ar",
+    "cs",
+    "el",
+    "fi",
+    "hr",
+    "ms",
+    "sk",
+    "da",
+    "ta",
+    "uk",
+    "hu",
+    "no",
+    "vi",
+    "bn",
+    "th",
+    "he",
+    "ka",
+    "id",
+    "te",
+    "gu",
+    "kn",
+    "ml",
+    "mr",
+    "pa",
+]
 """sonic-3 languages (Cartesia older-models page, sonic-3-2026-01-12 row)."""
 
 _FORMATS = {"containers": CONTAINERS, "encodings": ENCODINGS, "sample_rates": SAMPLE_RATES}
@@ -38,7 +78,7 @@ ENTRIES: tuple[ModelEntry, ...] = (
             ("tts", "sts"),
             SDK,
             CHECKED,
-            constraints={**_FORMATS, "languages": tuple(SONIC3_LANGUAGES)},
+            constraints={**_FORMATS, "languages": SONIC3_LANGUAGES},
         )
         for model in (
             "sonic-3.5",

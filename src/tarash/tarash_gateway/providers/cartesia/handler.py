@@ -31,13 +31,13 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import httpx
 from pydantic import ValidationError as PydanticValidationError
 
-from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.audio import (
     audio_facts,
     check_audio_input,
     pick_headers,
     read_audio_input,
 )
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     ContentModerationError,

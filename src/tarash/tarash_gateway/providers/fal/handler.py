@@ -30,8 +30,8 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
-from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway._secrets import register_secret
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     ContentModerationError,
     GenerationFailedError,

@@ -29,8 +29,8 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar, Literal
 
-from tarash.tarash_gateway.catalog import as_model_unavailable, check_model
 from tarash.tarash_gateway.audio import audio_facts
+from tarash.tarash_gateway.catalog import as_model_unavailable, check_model
 from tarash.tarash_gateway.exceptions import (
     ContentModerationError,
     GenerationFailedError,

@@ -498,7 +498,7 @@ class ReplicateProviderHandler(BaseProviderHandler):
         """The typed error of a failed or canceled prediction."""
         raw = _summarize(prediction.dict())
         text = str(prediction.error or "").strip()
-        if prediction.status == "aborted":
+        if str(prediction.status) == "aborted":  # not in the SDK literal (see _get_prediction)
             error = GenerationFailedError(
                 f"prediction {prediction.id} was aborted: it exceeded its deadline before it "
                 "could start running (not billed)",

@@ -34,8 +34,8 @@ import math
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.audio import audio_facts
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     GenerationFailedError,
