@@ -197,16 +197,19 @@ def _registry_entries(provider: str) -> tuple[ModelEntry, ...]:
 
     registry = get_provider_field_mapping(provider) or {}
     checked = _REGISTRY_CHECKED.get(provider, "2026-12-04")
-    return tuple(
-        entry(
-            provider,
-            key,
-            _guess_operation(key, mappers),
-            _REGISTRY_BACKED[provider],
-            checked,
-        )
+    found = [
+        entry(provider, key, _guess_operation(key, mappers), _REGISTRY_BACKED[provider], checked)
         for key, mappers in sorted(registry.items())
-    )
+    ]
+    if provider == "fal":  # speech endpoints are validated by providers/fal/tts.py
+        from tarash.tarash_gateway.providers.fal.tts import TTS_MODELS
+
+        found += [
+            entry(provider, key, "tts", _REGISTRY_BACKED[provider], checked)
+            for key in sorted(TTS_MODELS)
+            if key not in registry
+        ]
+    return tuple(found)
 
 
 def _guess_operation(key: str, mappers: Mapping[str, Any]) -> str:
