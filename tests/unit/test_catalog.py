@@ -108,7 +108,7 @@ def test_retirement_is_reported_before_any_other_check() -> None:
 
 def test_google_lifecycle_depends_on_the_api_surface() -> None:
     gemini = image("google", "gemini-2.5-flash-image")
-    with pytest.raises(ModelRetiredError, match="Gemini API.*2026-10-02"):
+    with pytest.raises(ModelRetiredError, match=r"Gemini API.*2026-10-02"):
         prepare(gemini, ImageGenerationRequest(prompt="x"), "image")
     vertex = image("google", "gemini-2.5-flash-image", provider_config={"vertexai": True})
     prepare(vertex, ImageGenerationRequest(prompt="x"), "image")  # still served on Vertex
@@ -130,7 +130,7 @@ def test_imagen_4_is_retired_on_the_gemini_api() -> None:
 @pytest.mark.parametrize("model", ["sonic", "sonic-english", "sonic-multilingual"])
 def test_cartesia_sunset_models_are_retired(model: str) -> None:
     config = AudioGenerationConfig(provider="cartesia", model=model, api_key=KEY)
-    with pytest.raises(ModelRetiredError, match="2026-06-01.*sonic-3.5"):
+    with pytest.raises(ModelRetiredError, match=r"2026-06-01.*sonic-3\.5"):
         prepare(config, TTSRequest(text="hi", voice_id="v"), "tts")
 
 
