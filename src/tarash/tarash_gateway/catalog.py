@@ -608,7 +608,7 @@ def markdown_table(provider: str) -> str:
         "|---|---|---|---|---|---|",
     ]
     for item in entries(provider):
-        state = item.status()
+        state: str = item.status()
         if item.shutdown:
             state += f" ({'since' if state == 'retired' else 'shuts down'} {item.shutdown})"
         rows.append(
