@@ -267,3 +267,25 @@ def test_importing_the_catalog_builds_nothing() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True
     )
     assert out.stdout.split() == ["True", "False"]
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "operation"),
+    [
+        ("xai", "grok-imagine-image-3", "image"),
+        ("xai", "grok-imagine-video-2", "video"),
+        ("stability", "stable-image-ultra-2", "image"),
+    ],
+)
+def test_new_models_of_other_providers_go_out_on_day_one(
+    provider: str, model: str, operation: str
+) -> None:
+    if operation == "video":
+        config: Any = VideoGenerationConfig(provider=provider, model=model, api_key=KEY)
+        request: Any = VideoGenerationRequest(prompt="a fox")
+    else:
+        config = image(provider, model)
+        request = ImageGenerationRequest(prompt="a fox")
+    prepared = prepare(config, request, operation)
+    assert "a fox" in prepared.payload.values()
+    assert any("did you mean" in w for w in prepared.warnings), prepared.warnings

@@ -42,7 +42,9 @@ from tarash.tarash_gateway.models import BaseGenerationConfig, BaseGenerationReq
 from tarash.tarash_gateway.providers.base import AttemptContext, BaseProviderHandler, Prepared
 from tarash.tarash_gateway.providers.field_mappers import apply_field_mappers, match_model_key
 from tarash.tarash_gateway.providers.stability.field_mappings import (
+    CORE,
     OPTION_KEYS,
+    ULTRA,
     endpoint_for,
     sd3_mappers,
 )
@@ -81,13 +83,18 @@ class StabilityProviderHandler(BaseProviderHandler):
         """Registry mappings; unknown ``sd3*`` models use the SD3 mappings with a warning."""
         self._accept(config)
         registry = self.field_mappings()
-        if match_model_key(config.model, registry.keys()) is None and config.model.startswith(
-            "sd3"
+        name = config.model
+        if match_model_key(name, registry.keys()) is None and (
+            name.startswith("sd3") or "ultra" in name or "core" in name
         ):
-            mappers = sd3_mappers(config.model)
+            # A model not in the catalog yet goes to the endpoint its name points at, with
+            # that endpoint's parameter rules (the catalog check already warned). Other
+            # names cannot be routed (the sd3 endpoint's ``model`` is an enum).
+            endpoint = endpoint_for(name)
+            mappers = {"ultra": ULTRA, "core": CORE}.get(endpoint) or sd3_mappers(config.model)
             warnings.append(
                 f"model {config.model!r} has no validated field mapping on 'stability'; "
-                "sent to the sd3 endpoint with the SD 3.5 parameter rules"
+                f"sent to the {endpoint} endpoint with its parameter rules"
             )
             payload = apply_field_mappers(mappers, request, provider=self.name, model=config.model)
             self.check_unsupported(config, request, mappers, warnings)

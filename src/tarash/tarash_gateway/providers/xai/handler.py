@@ -54,7 +54,10 @@ from tarash.tarash_gateway.providers.base import (
     Prepared,
     walk_media,
 )
+from tarash.tarash_gateway.providers.field_mappers import FieldMapper
 from tarash.tarash_gateway.providers.xai.field_mappings import (
+    GROK_IMAGINE_IMAGE,
+    GROK_IMAGINE_VIDEO,
     IMAGE_OPTION_KEYS,
     IMAGE_SDK_KWARGS,
     VIDEO_OPTION_KEYS,
@@ -116,6 +119,10 @@ class XAIProviderHandler(BaseProviderHandler):
         self._finished_lock = threading.Lock()
 
     # ------------------------------------------------------------------ prepare
+
+    def generic_field_mappers(self, operation: Operation) -> dict[str, FieldMapper] | None:
+        """A model not in the catalog yet: the grok-imagine fields (the SDK's usual names)."""
+        return dict(GROK_IMAGINE_VIDEO if operation == "video" else GROK_IMAGINE_IMAGE)
 
     def prepare_payload(
         self,
