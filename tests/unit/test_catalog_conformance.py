@@ -134,6 +134,9 @@ def test_openai_speech_voices_and_formats_are_the_sdk_literals() -> None:
 
     hints = typing.get_type_hints(speech_create_params.SpeechCreateParams)
     assert set(oc.TTS_VOICES) == literals(hints["voice"]) == set(fm.ALL_VOICES)
+    for item in entries("openai"):
+        if "tts" in item.operations and item.params is not None:
+            assert set(hints) >= item.params, item.params - set(hints)
     assert set(oc.TTS_FORMATS) == literals(hints["response_format"]) == set(fm.TTS_FORMATS)
 
 

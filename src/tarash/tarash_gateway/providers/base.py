@@ -33,7 +33,6 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import httpx
 
 from tarash.tarash_gateway._secrets import register_secret
-from tarash.tarash_gateway.catalog import check_model
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     OperationNotSupportedError,
@@ -278,7 +277,9 @@ class BaseProviderHandler:
         """
         self.require(operation, config)
         self.check_credentials(config)
-        warnings: list[str] = check_model(self.name, operation, config, request)  # catalog
+        from tarash.tarash_gateway.catalog import check_model  # lifecycle, unknown models
+
+        warnings: list[str] = check_model(self.name, operation, config, request)
         payload, key = self.prepare_payload(operation, config, request, warnings)
         payload.update(self.passthrough_params(request))
         return Prepared(operation, request, payload, key, warnings)
