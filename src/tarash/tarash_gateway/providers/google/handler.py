@@ -18,7 +18,7 @@ import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from tarash.tarash_gateway.catalog import as_model_unavailable, check_model
+from tarash.tarash_gateway.catalog import as_model_unavailable, check_model, closest
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     TarashException,
@@ -125,9 +125,11 @@ class GoogleProviderHandler(BaseProviderHandler):
         family = family_of(key or model_name)
         if family is None:
             known = ", ".join(sorted(registry)[:12])
+            guess = closest(PROVIDER, model_name, operation)
+            hint = f"; did you mean {guess!r}?" if guess else ""
             raise ValidationError(
                 f"model {config.model!r} is not a Google Veo, Imagen or Gemini image model "
-                f"known to provider 'google' (known: {known}…)",
+                f"known to provider 'google' (known: {known}…){hint}",
                 PROVIDER,
                 config.model,
                 field="model",
