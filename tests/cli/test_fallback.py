@@ -8,11 +8,11 @@ from tests.cli.conftest import CliResult, assert_mp4, assert_png, make_cli
 
 FAILING_FIRST = ["--provider", "mock", "--mock-fail", "rate_limit", "--retries", "0"]
 COMMANDS = {
-    "json": ["video", "a fox", *FAILING_FIRST, "--fallback", "mock:mock-backup", "--json"],
+    "json": ["video", "a fox", *FAILING_FIRST, "--fallback", "mock:mock-video:backup", "--json"],
     # attempt 1 fails, attempt 2 (a retry on the same config) succeeds
     "retried": ["image", "a dog", "-p", "mock", "--mock-fail", "server_error", "--mock-fail",
                 "ok", "--retries", "1", "-o", "dog.png"],
-    "announced": ["video", "a fox", *FAILING_FIRST, "--fallback", "mock:mock-backup"],
+    "announced": ["video", "a fox", *FAILING_FIRST, "--fallback", "mock:mock-video:backup"],
 }  # fmt: skip
 
 
@@ -28,7 +28,7 @@ def test_fallback_chain_is_recorded_and_reported(runs: dict[str, CliResult]) -> 
 
     assert as_json.code == 0, as_json
     data = as_json.json()
-    assert data["model"] == "mock-backup"
+    assert data["model"] == "mock-video:backup"
     assert_mp4(as_json.cwd / data["files"][0])
     meta = data["execution_metadata"]
     assert meta["configs_in_chain"] == 2
@@ -42,7 +42,7 @@ def test_fallback_chain_is_recorded_and_reported(runs: dict[str, CliResult]) -> 
     )
     assert (first["config_index"], first["is_fallback"], first["model"]) == (0, False, "mock-video")
     assert (second["status"], second["config_index"], second["is_fallback"]) == ("success", 1, True)
-    assert second["model"] == "mock-backup"
+    assert second["model"] == "mock-video:backup"
 
 
 def test_a_retry_on_the_same_provider_is_announced(runs: dict[str, CliResult]) -> None:
@@ -64,7 +64,7 @@ def test_fallback_to_another_model_is_announced(runs: dict[str, CliResult]) -> N
     assert result.code == 0, result
     assert any(
         line.startswith("✗ mock/mock-video: mock rate limit")
-        and line.endswith("→ falling back to mock/mock-backup")
+        and line.endswith("→ falling back to mock/mock-video:backup")
         for line in result.stderr_lines
     ), result
-    assert "mock/mock-backup" in result.stdout
+    assert "mock/mock-video:backup" in result.stdout

@@ -41,6 +41,11 @@ from tests.emulators.harness import (
 )
 
 CARTESIA_API_KEY = "sk_car_test_key"
+SUNSET_MODELS = frozenset(
+    {"sonic", "sonic-english", "sonic-multilingual", "sonic-2-2025-03-07", "sonic-turbo-2025-03-07"}
+)
+"""Stopped serving on 2026-06-01 (https://docs.cartesia.ai/build-with-cartesia/tts-models/
+api-changes, checked 2026-12-04)."""
 SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 BIT_RATES = (32000, 64000, 96000, 128000, 192000)
 ENCODINGS = ("pcm_s16le", "pcm_f32le", "pcm_mulaw", "pcm_alaw")
@@ -139,6 +144,14 @@ class CartesiaEmulator(ChunkedStreams, Emulator):
             raise self._fail(400, "request body must be JSON")
         body: dict[str, Any] = rec.json
         model = body.get("model_id")
+        if isinstance(model, str) and model in SUNSET_MODELS:
+            # Body as documented on Cartesia's api-changes page (the page gives no status).
+            body = {
+                "error_code": "model_sunsetted",
+                "message": "The requested model has been sunsetted and is no longer available.",
+                "title": "Model sunsetted",
+            }
+            raise Abort(web.json_response(body, status=400))
         if not isinstance(model, str) or not model.startswith("sonic"):
             raise self._fail(400, f"invalid model_id {model!r}", "invalid_model")
         transcript = body.get("transcript")

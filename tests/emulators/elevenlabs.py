@@ -32,33 +32,37 @@ import functools
 import io
 import json
 import math
+import typing
 import uuid
 from array import array
 from typing import Any
 
 from aiohttp import web
+from elevenlabs.text_to_speech.types import (
+    TextToSpeechConvertRequestOutputFormat,
+    TextToSpeechStreamRequestOutputFormat,
+)
 
 from tarash.tarash_gateway.providers.mock.media import make_pcm, make_wav
 from tests.emulators.harness import Auth, ChunkedStreams, Emulator, recorded, route, run_main
 
 ELEVENLABS_API_KEY = "xi-test-key"
 
-OUTPUT_FORMATS = frozenset(
-    [
-        "mp3_22050_32",
-        "mp3_24000_48",
-        "mp3_44100_32",
-        "mp3_44100_64",
-        "mp3_44100_96",
-        "mp3_44100_128",
-        "mp3_44100_192",
-        *(f"pcm_{r}" for r in (8000, 16000, 22050, 24000, 32000, 44100, 48000)),
-        *(f"wav_{r}" for r in (8000, 16000, 22050, 24000, 32000, 44100, 48000)),
-        "ulaw_8000",
-        "alaw_8000",
-        *(f"opus_48000_{b}" for b in (32, 64, 96, 128, 192)),
-    ]
-)
+
+def _sdk_formats(alias: Any) -> frozenset[str]:
+    return frozenset(
+        v
+        for arg in typing.get_args(alias)
+        for v in (typing.get_args(arg) or (arg,))
+        if isinstance(v, str)
+    )
+
+
+# The installed SDK's own enums (the API's Fern definition), not the gateway's table:
+OUTPUT_FORMATS = _sdk_formats(TextToSpeechConvertRequestOutputFormat)
+"""``/v1/text-to-speech/{voice_id}`` and the voice changer."""
+STREAM_FORMATS = _sdk_formats(TextToSpeechStreamRequestOutputFormat)
+"""``/v1/text-to-speech/{voice_id}/stream`` (no ``wav_*``)."""
 LANGUAGE_MODELS = frozenset({"eleven_v3", "eleven_flash_v2_5", "eleven_turbo_v2_5"})
 CONTENT_TYPES = {
     "mp3": "audio/mpeg",
@@ -219,9 +223,9 @@ class ElevenLabsEmulator(ChunkedStreams, Emulator):
         return web.json_response(body, status=401)
 
     # -- helpers -----------------------------------------------------------------------
-    def _output_format(self, request: web.Request) -> str:
+    def _output_format(self, request: web.Request, allowed: frozenset[str] = OUTPUT_FORMATS) -> str:
         fmt = request.query.get("output_format", "mp3_44100_128")
-        if fmt not in OUTPUT_FORMATS:
+        if fmt not in allowed:
             body = new_error(
                 "validation_error",
                 "invalid_parameters",
@@ -311,7 +315,7 @@ class ElevenLabsEmulator(ChunkedStreams, Emulator):
 
     @route("POST", "/v1/text-to-speech/{voice_id}/stream")
     async def tts_stream(self, request: web.Request) -> web.StreamResponse:
-        fmt = self._output_format(request)
+        fmt = self._output_format(request, STREAM_FORMATS)
         model, body = self._tts_body(request)
         text = body["text"]
         audio = self._audio(fmt, speech_seconds(text), int(body.get("seed") or 0))

@@ -31,9 +31,12 @@ import hmac
 import re
 import struct
 import time
+import typing
 import zlib
 from typing import Any
 
+import openai.types
+import openai.types.audio
 from aiohttp import web
 
 from tests.emulators.harness import (
@@ -57,23 +60,20 @@ AZURE_API_VERSIONS = frozenset(
     {"2024-10-21", "2025-03-01-preview", "2025-04-01-preview", "preview"}
 )
 
-GPT_IMAGE = frozenset(
-    {
-        "gpt-image-1",
-        "gpt-image-1-mini",
-        "gpt-image-1.5",
-        "gpt-image-2",
-        "gpt-image-2.5-sunburst",
-        "gpt-image-2.5-flare",
-    }
-)
-DALLE = frozenset({"dall-e-2", "dall-e-3"})
+# Accepted models and values come from the installed SDK's literal types (what the real
+# API's own client declares), never from the gateway's tables: openai.types.ImageModel,
+# VideoModel, VideoSeconds, VideoSize and audio.SpeechModel (dated snapshots are folded
+# into their base model by ``base_model``).
+_IMAGE_MODELS = frozenset(typing.get_args(openai.types.ImageModel))
+GPT_IMAGE = frozenset(m for m in _IMAGE_MODELS if not m.startswith("dall-e"))
+DALLE = frozenset(m for m in _IMAGE_MODELS if m.startswith("dall-e"))
+_VIDEO_SIZES = frozenset(typing.get_args(openai.types.VideoSize))
 SORA_SIZES = {
-    "sora-2": {"720x1280", "1280x720"},
-    "sora-2-pro": {"720x1280", "1280x720", "1024x1792", "1792x1024", "1080x1920", "1920x1080"},
+    "sora-2": {"720x1280", "1280x720"},  # 720p only (OpenAI video generation guide)
+    "sora-2-pro": set(_VIDEO_SIZES),
 }
-SORA_SECONDS = {"4", "8", "12", "16", "20"}
-TTS_MODELS = frozenset({"tts-1", "tts-1-hd", "gpt-4o-mini-tts"})
+SORA_SECONDS = set(typing.get_args(openai.types.VideoSeconds))
+TTS_MODELS = frozenset(typing.get_args(openai.types.audio.SpeechModel))
 TTS_CONTENT_TYPES = {
     "mp3": "audio/mpeg",
     "opus": "audio/ogg",

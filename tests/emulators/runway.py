@@ -23,11 +23,14 @@ Run it alone: ``python -m tests.emulators.runway --port 8080``.
 
 from __future__ import annotations
 
+import importlib
+import typing
 import uuid
 from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
+import typing_extensions as te
 from aiohttp import web
 
 from tarash.tarash_gateway.providers.mock.media import make_mp4, make_png
@@ -48,6 +51,47 @@ RUNWAY_API_KEY = "key_" + "0123456789abcdef" * 8
 RUNWAY_VERSION = "2024-11-06"
 _TASK_ENDPOINTS = ("text_to_video", "image_to_video", "text_to_image")
 _SNAKE_KEYS = ("prompt_text", "prompt_image", "reference_images", "negative_prompt")
+_SDK_PARAMS = {
+    "text_to_video": ("text_to_video_create_params", "TextToVideoCreateParams"),
+    "image_to_video": ("image_to_video_create_params", "ImageToVideoCreateParams"),
+    "text_to_image": ("text_to_image_create_params", "TextToImageCreateParams"),
+}
+
+
+def _literals(tp: Any) -> tuple[Any, ...]:
+    if te.get_origin(tp) in (typing.Literal, te.Literal):
+        return te.get_args(tp)
+    return tuple(v for arg in te.get_args(tp) for v in _literals(arg))
+
+
+@cache
+def sdk_models(endpoint: str) -> dict[str, dict[str, Any]]:
+    """Per model of an endpoint, from the installed runwayml SDK's TypedDicts: the wire
+    names of its ``Required`` keys and its ``ratio`` literal (what the real API checks)."""
+    module, union = _SDK_PARAMS[endpoint]
+    mod = importlib.import_module(f"runwayml.types.{module}")
+    out: dict[str, dict[str, Any]] = {}
+    for td in te.get_args(getattr(mod, union)):
+        hints = typing.get_type_hints(td, include_extras=True)
+        (model,) = _literals(hints["model"])
+        required = set()
+        for key, hint in hints.items():
+            if te.get_origin(hint) is not te.Required or key == "model":
+                continue
+            alias = next(
+                (
+                    getattr(m, "alias", None)
+                    for m in getattr(te.get_args(hint)[0], "__metadata__", ())
+                ),
+                None,
+            )
+            required.add(alias or key)
+        ratios = _literals(hints["ratio"]) if "ratio" in hints else ()
+        out[model] = {
+            "required": required,
+            "ratios": tuple(r for r in ratios if isinstance(r, str)),
+        }
+    return out
 
 
 @cache
@@ -164,6 +208,30 @@ class RunwayEmulator(Emulator):
                 )
         elif not isinstance(body.get("promptText"), str) or not body["promptText"]:
             issues.append({"code": "invalid_type", "path": ["promptText"], "message": "Required"})
+        model = body.get("model")
+        known = sdk_models(endpoint)
+        if isinstance(model, str) and model not in known:
+            issues.append(
+                {
+                    "code": "invalid_union_discriminator",
+                    "path": ["model"],
+                    "message": f"Invalid discriminator value. Expected {' | '.join(known)}",
+                }
+            )
+        elif isinstance(model, str):
+            spec = known[model]
+            for key in sorted(spec["required"]):
+                if key not in body and not any(key in i["path"] for i in issues):
+                    issues.append({"code": "invalid_type", "path": [key], "message": "Required"})
+            ratio = body.get("ratio")
+            if ratio is not None and spec["ratios"] and ratio not in spec["ratios"]:
+                issues.append(
+                    {
+                        "code": "invalid_enum_value",
+                        "path": ["ratio"],
+                        "message": "Invalid enum value",
+                    }
+                )
         if issues:
             return self.bad_request("Validation of body failed", issues)
         job = self.create_job(

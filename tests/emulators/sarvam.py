@@ -24,9 +24,11 @@ import base64
 import hashlib
 import io
 import struct
+import typing
 from typing import Any
 
 from aiohttp import web
+from sarvamai.types import TextToSpeechModel
 
 from tarash.tarash_gateway.providers.mock.media import make_pcm
 from tests.emulators.harness import Auth, Emulator, recorded, route, run_main, stream_bytes
@@ -43,6 +45,10 @@ V3_SPEAKERS = {
     "vijay", "shruti", "suhani", "mohit", "kavitha", "rehan", "soham", "rupali",
 }  # fmt: skip
 MAX_CHARS = {"bulbul:v2": 1500, "bulbul:v3": 2500, "bulbul:v4-flash": 2500}
+SDK_MODELS = frozenset(
+    v for v in typing.get_args(typing.get_args(TextToSpeechModel)[0]) if isinstance(v, str)
+)
+"""The installed sarvamai SDK's ``TextToSpeechModel`` literal (the API's Fern definition)."""
 STREAM_MAX_CHARS = 3500
 RATES = {8000, 16000, 22050, 24000}
 HIGH_RATES = RATES | {32000, 44100, 48000}
@@ -157,7 +163,7 @@ class SarvamEmulator(Emulator):
         if not isinstance(body, dict):
             return {}, self._fail("Request body must be a JSON object", 422)
         model = body.get("model") or "bulbul:v3"
-        if model not in MAX_CHARS:
+        if model not in SDK_MODELS or model not in MAX_CHARS:
             return body, self._fail(f"Invalid model: {model}")
         text = body.get("text")
         if not isinstance(text, str) or not text.strip():

@@ -256,7 +256,7 @@ def test_response_with_bytes_serialises_to_json_and_back() -> None:
 def test_spec_example_without_model_gets_the_provider_default() -> None:
     # The specification's generate_image example names no model.
     config = ImageGenerationConfig(provider="openai", api_key="OPENAI_KEY-example")
-    assert config.model == "gpt-image-1"
+    assert config.model == "gpt-image-2"
     assert AudioGenerationConfig(provider="elevenlabs").model == "eleven_multilingual_v2"
     with pytest.raises(pydantic.ValidationError, match="model"):
         VideoGenerationConfig(provider="my-own-provider")

@@ -204,7 +204,7 @@ async def test_retry_after_is_honoured() -> None:
 async def test_fallback_after_retries_exhausted_with_full_metadata() -> None:
     config = video_config(
         mock=failing("server_error"),
-        fallback_configs=[video_config(model="second")],
+        fallback_configs=[video_config(model="mock-video:second")],
     )
     response = await generate_video_async(config, VideoGenerationRequest(prompt="x"))
     meta = response.execution_metadata
@@ -213,7 +213,7 @@ async def test_fallback_after_retries_exhausted_with_full_metadata() -> None:
     assert meta.fallback_triggered and meta.configs_in_chain == 2
     assert [a.config_index for a in meta.attempts] == [0, 0, 0, 1]
     assert [a.is_fallback for a in meta.attempts] == [False, False, False, True]
-    assert response.model == "second"
+    assert response.model == "mock-video:second"
 
 
 @pytest.mark.parametrize(
@@ -225,7 +225,9 @@ async def test_fallback_after_retries_exhausted_with_full_metadata() -> None:
     ],
 )
 async def test_non_retryable_errors_stop_the_chain(kind: str, error_type: type[Exception]) -> None:
-    config = video_config(mock=failing(kind), fallback_configs=[video_config(model="never")])
+    config = video_config(
+        mock=failing(kind), fallback_configs=[video_config(model="mock-video:never")]
+    )
     with pytest.raises(error_type) as info:
         await generate_video_async(config, VideoGenerationRequest(prompt="x"))
     meta = info.value.execution_metadata  # type: ignore[attr-defined]
@@ -269,14 +271,16 @@ async def test_timeout_after_acceptance_cancels_upstream_before_fallback() -> No
     def on_progress(update: VideoGenerationUpdate) -> None:
         order.append(f"{update.status}:{update.model}")
 
-    config = video_config(mock=slow, timeout=0.3, fallback_configs=[video_config(model="fallback")])
+    config = video_config(
+        mock=slow, timeout=0.3, fallback_configs=[video_config(model="mock-video:fallback")]
+    )
     response = await generate_video_async(config, VideoGenerationRequest(prompt="x"), on_progress)
     meta = response.execution_metadata
     assert meta is not None
     first = meta.attempts[0]
     assert first.error_type == "TarashTimeoutError" and first.cancelled_upstream is True
     assert meta.total_attempts == 2  # timeouts go to the next config, not a same-config retry
-    assert order.index("failed:mock-video") < order.index("queued:fallback")
+    assert order.index("failed:mock-video") < order.index("queued:mock-video:fallback")
     record = await get_job_store().get(response.request_id)
     assert record is None or record.state != "submitted"
 
@@ -315,7 +319,7 @@ async def test_callback_exception_never_affects_the_request(
     def broken(update: VideoGenerationUpdate) -> None:
         raise RuntimeError("user bug")
 
-    config = video_config(fallback_configs=[video_config(model="never-used")])
+    config = video_config(fallback_configs=[video_config(model="mock-video:never-used")])
     response = await generate_video_async(config, VideoGenerationRequest(prompt="x"), broken)
     meta = response.execution_metadata
     assert meta is not None and meta.total_attempts == 1 and not meta.fallback_triggered

@@ -30,7 +30,7 @@ def _config(kind: str | None) -> VideoGenerationConfig:
     )
     return VideoGenerationConfig(
         provider="mock",
-        model="m",
+        model="mock-video",
         api_key=KEYS[0],
         mock=mock,
         retry=NO_RETRY,

@@ -515,7 +515,7 @@ def test_read_ahead_is_bounded(a: Streamer) -> None:
 
 def test_buffer_size_must_be_positive() -> None:
     with pytest.raises(ValueError):
-        stream_tts(cfg("mock"), REQ, buffer_chunks=0)
+        stream_tts(cfg("mock", model="mock-tts"), REQ, buffer_chunks=0)
 
 
 def test_blocking_stream_inside_the_portal_loop_is_refused(a: Streamer) -> None:

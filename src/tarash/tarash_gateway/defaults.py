@@ -7,7 +7,13 @@ uses the same table. Pure data: importing it imports nothing.
 
 from __future__ import annotations
 
-_OPENAI = {"video": "sora-2", "image": "gpt-image-1", "tts": "gpt-4o-mini-tts"}
+# Every default is an active model of the catalog (tests/unit/test_catalog.py checks it):
+# OpenAI's Sora API shut down on 2026-09-24 and gpt-image-1 on 2026-10-23 (openai 3.60.0
+# notices), so OpenAI has no default video model; Google's defaults are ids both the
+# Gemini API and Vertex AI serve (providers/google/catalog.py).
+_OPENAI = {"image": "gpt-image-2", "tts": "gpt-4o-mini-tts"}
+# Azure deployments follow Azure's own retirement schedule (not tracked by the catalog).
+_AZURE_OPENAI = {"video": "sora-2", "image": "gpt-image-1", "tts": "gpt-4o-mini-tts"}
 
 DEFAULT_MODELS: dict[str, dict[str, str]] = {
     "mock": {"video": "mock-video", "image": "mock-image", "tts": "mock-tts", "sts": "mock-sts"},
@@ -18,8 +24,8 @@ DEFAULT_MODELS: dict[str, dict[str, str]] = {
     },
     "replicate": {"video": "google/veo-3-fast", "image": "black-forest-labs/flux-schnell"},
     "openai": _OPENAI,
-    "azure_openai": _OPENAI,
-    "google": {"video": "veo-3.0-fast-generate-001", "image": "gemini-2.5-flash-image"},
+    "azure_openai": _AZURE_OPENAI,
+    "google": {"video": "veo-3.1-fast-generate-preview", "image": "gemini-3.1-flash-image"},
     "runway": {"video": "gen4_turbo", "image": "gen4_image"},
     "stability": {"image": "sd3.5-large"},
     "xai": {"video": "grok-imagine-video", "image": "grok-imagine-image"},

@@ -25,6 +25,8 @@ __all__ = [
     "GenerationFailedError",
     "HTTPConnectionError",
     "HTTPError",
+    "ModelRetiredError",
+    "ModelUnavailableError",
     "OperationNotSupportedError",
     "ProviderNotFoundError",
     "RateLimitError",
@@ -366,3 +368,55 @@ class OperationNotSupportedError(TarashException, NotImplementedError):
 
 class ProviderNotFoundError(TarashException, LookupError):
     """No provider is registered under that name."""
+
+
+class ModelRetiredError(ValidationError):
+    """The model is retired (per the gateway's catalog); raised while the chain is planned.
+
+    Attributes:
+        retired_on: ISO date the provider stopped serving it, when known.
+        replacement: The model the provider recommends instead, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        provider: str | None = None,
+        model: str | None = None,
+        *,
+        field: str | None = "model",
+        retired_on: str | None = None,
+        replacement: str | None = None,
+    ) -> None:
+        super().__init__(message, provider, model, field=field)
+        self.retired_on = retired_on
+        self.replacement = replacement
+
+
+class ModelUnavailableError(HTTPError):
+    """The provider answered that the model does not exist, was sunset or is not served
+    in this region / API. Falls back to the next config at once (no same-config retry)."""
+
+    def __init__(
+        self,
+        message: str,
+        provider: str | None = None,
+        model: str | None = None,
+        request_id: str | None = None,
+        raw_response: Any = None,
+        status_code: int | None = 404,
+        *,
+        retryable: bool | None = True,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            provider,
+            model,
+            request_id,
+            raw_response,
+            status_code,
+            retryable=retryable,
+            retry_after=retry_after,
+        )
+        self.retry_same_config = False

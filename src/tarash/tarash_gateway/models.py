@@ -331,6 +331,10 @@ class BaseGenerationConfig(BaseModel):
         description="A request field the model does not take: raise (default), warn or ignore.",
     )
     max_input_bytes: int = Field(default=DEFAULT_MAX_MEDIA_BYTES, gt=0)
+    strict_models: bool = Field(
+        default=False,
+        description="A model missing from the gateway's catalog: error instead of a warning.",
+    )
 
     @field_validator("mock", mode="before")
     @classmethod

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from typing import Any
 
 import google.genai  # noqa: F401  (loaded once here: its ~1.4 s import is not under test)
 import pytest
 
+from tarash.tarash_gateway import catalog
 from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.http import aclose_clients
 from tarash.tarash_gateway.models import ImageGenerationConfig, VideoGenerationConfig
@@ -76,3 +78,12 @@ def image_config(
 
 
 VERTEX = {"vertexai": True}
+
+
+@pytest.fixture(autouse=True)
+def _catalog_as_of_2026_05_01(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These modules test the wire formats of models that were retired later in 2026
+    (DALL·E, Sora, gpt-image-1, Imagen 4, Veo 3.0, Gemini 2.5 image on the Gemini API);
+    the catalog is judged as of 2026-05-01, when each was still served. Lifecycle
+    errors and warnings are tested in tests/unit/test_catalog.py against today's date."""
+    monkeypatch.setattr(catalog, "current_date", lambda: datetime.date(2026, 5, 1))

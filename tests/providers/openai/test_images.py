@@ -245,7 +245,6 @@ async def test_edit_downloads_url_inputs(openai_emu: OpenAIEmulator) -> None:
 @pytest.mark.parametrize(
     ("model", "fields", "field"),
     [
-        ("gpt-image-9", {}, "model"),
         ("sora-2", {}, "model"),
         ("tts-1", {}, "model"),
         ("gpt-image-1", {"size": "1792x1024"}, "size"),

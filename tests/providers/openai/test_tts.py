@@ -109,7 +109,6 @@ def test_default_voice_custom_voice_and_hd_model(openai_emu: OpenAIEmulator) -> 
         ("tts-1", {"extra_params": {"speed": "fast"}}, "speed"),
         ("tts-1", {"text": "x" * 4097}, "text"),
         ("gpt-4o-mini-tts", {"extra_params": {"stream_format": "sse"}}, "stream_format"),
-        ("tts-2", {}, "model"),
         ("gpt-image-1", {}, "model"),
     ],
 )

@@ -360,9 +360,17 @@ async def test_mocked_stability_config_still_validates(stability: StabilityEmula
 async def test_400_error_body_becomes_validation_error_with_fields(
     stability: StabilityEmulator,
 ) -> None:
-    with pytest.raises(ValidationError) as info:
+    # "sampler" is not in the endpoint's schema: the catalog stops it before sending...
+    with pytest.raises(ValidationError) as early:
         await generate_image_async(
             config(stability, "stable-image-core"),
+            ImageGenerationRequest(prompt="p", extra_params={"sampler": "euler"}),
+        )
+    assert early.value.field == "extra_params.sampler" and stability.count() == 0
+    # ...and under on_unsupported_param="warn" it is sent, and the API's 400 is typed.
+    with pytest.raises(ValidationError) as info:
+        await generate_image_async(
+            config(stability, "stable-image-core", on_unsupported_param="warn"),
             ImageGenerationRequest(prompt="p", extra_params={"sampler": "euler"}),
         )
     assert stability.last(GENERATE).form["sampler"] == "euler"  # pass-through reached the API

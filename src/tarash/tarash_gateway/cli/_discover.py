@@ -7,6 +7,7 @@ import typer
 from rich.text import Text
 
 from tarash.tarash_gateway.api import get_provider_field_mapping
+from tarash.tarash_gateway.catalog import entries as catalog_entries
 from tarash.tarash_gateway.cli._display import Output
 from tarash.tarash_gateway.cli._errors import option_for_field
 from tarash.tarash_gateway.cli._options import ConfigOpt, JsonOpt
@@ -145,11 +146,17 @@ def models(
                     continue
                 rows = describe_field_mappers(registry[key])
                 entries[key] = [{**row, "option": _option_for(row)} for row in rows]
+            catalogued = [
+                item.to_data()
+                for item in catalog_entries(name)
+                if not search or search.lower() in item.model.lower()
+            ]
             result[name] = {
                 "operations": [o for o in OPERATIONS if o in status.operations],
                 "default_models": status.default_models,
                 "has_field_mapping": bool(registry),
                 "models": entries,
+                "catalog": catalogued,
             }
         if json_out:
             out.raw(json.dumps(result, indent=2))
@@ -160,7 +167,45 @@ def models(
     guarded(out, None, body)
 
 
+_LIFECYCLE_STYLE = {"active": "green", "deprecated": "yellow", "retired": "red"}
+
+
+def _lifecycle_text(item: dict[str, Any]) -> Text:
+    state = str(item["lifecycle"])
+    extra = []
+    if item.get("shutdown"):
+        extra.append(("" if state == "retired" else "shuts down ") + item["shutdown"])
+    if item.get("replacement"):
+        extra.append(f"→ {item['replacement']}")
+    label = state + (f" ({', '.join(extra)})" if extra else "")
+    return Text(label, style=_LIFECYCLE_STYLE.get(state, ""))
+
+
+def _print_catalog(out: Output, name: str, items: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table(
+        title=Text.assemble((name, "bold"), ("  catalog", "dim")),
+        title_justify="left",
+        header_style="bold",
+    )
+    for column in ("Model", "Operations", "API", "Lifecycle", "Source (checked)"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(
+            Text(str(item["model"]), style="bold"),
+            ", ".join(item["operations"]),
+            str(item["api"] or "all"),
+            _lifecycle_text(item),
+            Text(f"{item['source']} ({item['checked']})", style="dim"),
+        )
+    out.out.print(table)
+
+
 def _print_models(out: Output, name: str, info: dict[str, Any]) -> None:
+    if info.get("catalog"):
+        _print_catalog(out, name, info["catalog"])
+    lifecycle = {item["model"]: item["lifecycle"] for item in info.get("catalog", [])}
     defaults = " · ".join(f"{op} {m}" for op, m in info["default_models"].items())
     ops = ", ".join(info["operations"]) or "—"
     heading = Text.assemble((name, "bold"), f"  ({ops})", (f"  defaults: {defaults}", "dim"))
@@ -181,7 +226,19 @@ def _print_models(out: Output, name: str, info: dict[str, Any]) -> None:
         table.add_section()
         for i, row in enumerate(rows):
             table.add_row(
-                Text(key, style="bold") if i == 0 else Text(""),
+                (
+                    Text.assemble(
+                        (key, "bold"),
+                        (
+                            f" ({lifecycle[key]})"
+                            if lifecycle.get(key, "active") != "active"
+                            else "",
+                            _LIFECYCLE_STYLE.get(lifecycle.get(key, ""), ""),
+                        ),
+                    )
+                    if i == 0
+                    else Text("")
+                ),
                 Text(str(row["param"])),
                 Text(str(row["option"]), style="cyan"),
                 "yes" if row["required"] else "",

@@ -184,7 +184,9 @@ class BaseProviderHandler(StepHandler):
         """
         self.require(operation, config)
         self.check_credentials(config)
-        warnings: list[str] = []
+        from tarash.tarash_gateway.catalog import check_model  # lifecycle, unknown models
+
+        warnings: list[str] = check_model(self.name, operation, config, request)
         payload, key = self.prepare_payload(operation, config, request, warnings)
         payload.update(self.passthrough_params(request))
         return Prepared(operation, request, payload, key, warnings)

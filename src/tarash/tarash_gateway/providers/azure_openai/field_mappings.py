@@ -53,10 +53,8 @@ VIDEO_MODELS: dict[str, VideoModelSpec] = {
         "sora-2-pro",
         SORA2_PRO_SIZES,
         AZURE_SORA_SECONDS,
-        {
-            "720p": {"16:9": "1280x720", "9:16": "720x1280"},
-            "1080p": {"16:9": "1920x1080", "9:16": "1080x1920"},
-        },
+        # openai 3.60.0 ``VideoSize`` has no 1080p size (checked 2026-12-04).
+        {"720p": {"16:9": "1280x720", "9:16": "720x1280"}},
     ),
 }
 SPEECH_MODELS: dict[str, TTSModelSpec] = dict(TTS_MODELS)

@@ -37,6 +37,7 @@ from tarash.tarash_gateway.audio import (
     pick_headers,
     read_audio_input,
 )
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     ContentModerationError,
@@ -603,6 +604,11 @@ class CartesiaProviderHandler(BaseProviderHandler):
     # ------------------------------------------------------------------ errors
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """Cartesia SDK / transport exceptions → typed errors (design-doc table)."""
         import cartesia
 

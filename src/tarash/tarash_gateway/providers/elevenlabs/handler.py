@@ -35,6 +35,7 @@ from tarash.tarash_gateway.audio import (
     pick_headers,
     read_audio_input,
 )
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     ContentModerationError,
@@ -56,6 +57,7 @@ from tarash.tarash_gateway.models import (
     TTSRequest,
 )
 from tarash.tarash_gateway.providers.base import AttemptContext, BaseProviderHandler, Prepared
+from tarash.tarash_gateway.providers.elevenlabs.catalog import STREAM_FORMATS
 
 if TYPE_CHECKING:
     from elevenlabs.client import AsyncElevenLabs
@@ -580,6 +582,17 @@ class ElevenLabsProviderHandler(BaseProviderHandler):
         Leaving the iterator early (``aclose``) closes the HTTP response, which
         ends the generation upstream.
         """
+        name = prepared.payload["kwargs"]["output_format"]
+        if name not in STREAM_FORMATS:
+            # elevenlabs 2.78.0 ``TextToSpeechStreamRequestOutputFormat`` has no wav_*.
+            raise ValidationError(
+                f"output_format {name!r} cannot be streamed by ElevenLabs (the stream "
+                f"endpoint offers: {', '.join(STREAM_FORMATS)}); use pcm_{_format_parts(name)[1]} "
+                "for uncompressed audio, or generate_tts for a WAV file",
+                self.name,
+                ctx.model,
+                field="output_format",
+            )
         client = self.sdk_client(ctx.config)
         async with client.text_to_speech.with_raw_response.stream(
             prepared.payload["voice_id"], **self._tts_kwargs(ctx, prepared, streaming=True)
@@ -591,6 +604,11 @@ class ElevenLabsProviderHandler(BaseProviderHandler):
     # ------------------------------------------------------------------ errors
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """ElevenLabs SDK / transport exceptions → typed gateway errors."""
         from elevenlabs.core.api_error import ApiError
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from tarash.tarash_gateway._secrets import register_secret
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     ContentModerationError,
     GenerationFailedError,
@@ -536,6 +537,11 @@ class FalProviderHandler(BaseProviderHandler):
     # ------------------------------------------------------------------ errors
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """fal SDK / protocol / transport exceptions → typed errors (see :mod:`.errors`)."""
         import httpx
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tarash.tarash_gateway.catalog import as_model_unavailable, check_model, closest
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     TarashException,
@@ -99,7 +100,7 @@ class GoogleProviderHandler(BaseProviderHandler):
         """Validate and map (no I/O). Provider-only parameters are checked, not merged raw."""
         self.require(operation, config)
         self.check_credentials(config)
-        warnings: list[str] = []
+        warnings: list[str] = check_model(self.name, operation, config, request)
         payload, key = self.prepare_payload(operation, config, request, warnings)
         return Prepared(operation, request, payload, key, warnings)
 
@@ -119,9 +120,11 @@ class GoogleProviderHandler(BaseProviderHandler):
         family = family_of(key or model_name)
         if family is None:
             known = ", ".join(sorted(registry)[:12])
+            guess = closest(PROVIDER, model_name, operation)
+            hint = f"; did you mean {guess!r}?" if guess else ""
             raise ValidationError(
                 f"model {config.model!r} is not a Google Veo, Imagen or Gemini image model "
-                f"known to provider 'google' (known: {known}…)",
+                f"known to provider 'google' (known: {known}…){hint}",
                 PROVIDER,
                 config.model,
                 field="model",
@@ -332,5 +335,10 @@ class GoogleProviderHandler(BaseProviderHandler):
         return False
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """SDK / transport exceptions → typed errors (see :mod:`~.errors`)."""
         return map_exception(exc, model=ctx.model, timeout=ctx.config.timeout)

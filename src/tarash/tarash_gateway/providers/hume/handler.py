@@ -32,6 +32,7 @@ import math
 from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     ContentModerationError,
     GenerationFailedError,
@@ -227,6 +228,11 @@ class HumeProviderHandler(BaseProviderHandler):
     # ------------------------------------------------------------------ errors
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """SDK/transport exceptions → typed gateway errors (Hume's message kept)."""
         if isinstance(exc, TarashException):
             return exc

@@ -97,9 +97,13 @@ def resolve_version(model: str) -> str | None:
     match = _VERSIONED.fullmatch(name)
     if match and match.group(1) in VERSIONS:
         return match.group(1)
+    from tarash.tarash_gateway.catalog import closest
+
+    guess = closest(PROVIDER, name, "tts")
+    hint = f"; did you mean {guess!r}?" if guess else ""
     raise _fail(
         f"model {model!r} is not a Hume Octave model (use 'octave' to let Hume choose, "
-        "'octave-1' or 'octave-2'; 'hume-v1' / 'hume-v2' also work)",
+        f"'octave-1' or 'octave-2'; 'hume-v1' / 'hume-v2' also work){hint}",
         model,
         "model",
     )

@@ -29,6 +29,7 @@ import wave
 from collections.abc import AsyncIterator
 from typing import Any, ClassVar
 
+from tarash.tarash_gateway.catalog import check_model
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     ContentModerationError,
@@ -92,6 +93,7 @@ class MockProviderHandler(BaseProviderHandler):
         if config.provider != "mock":
             self._validate_as_real_provider(operation, config, request, warnings)
         else:
+            warnings.extend(check_model("mock", operation, config, request))
             registry = self.field_mappings()
             key = match_model_key(config.model, registry.keys())
             if key is not None:
@@ -124,6 +126,7 @@ class MockProviderHandler(BaseProviderHandler):
         if not isinstance(real, BaseProviderHandler):
             return
         real.require(operation, config)
+        warnings.extend(check_model(real.name, operation, config, request))
         try:
             real.prepare_payload(operation, config, request, warnings)
         except OperationNotSupportedError:

@@ -2,8 +2,9 @@
 
 Three kinds of model live here:
 
-* **image** — GPT Image (``gpt-image-1``, ``gpt-image-1-mini``, ``gpt-image-1.5``,
-  ``gpt-image-2``, ``gpt-image-2.5-sunburst``/``-flare``) and DALL·E 2/3, on
+* **image** — GPT Image (``gpt-image-2``, ``gpt-image-2.5``/``2.6-sunburst``/``-flare``,
+  ``gpt-image-1.5``, ``gpt-image-1-mini``, ``chatgpt-image-latest``; the retired
+  ``gpt-image-1`` and DALL·E 2/3 stay so a retirement is reported by name), on
   ``/images/generations`` (text only) and ``/images/edits`` (with input images);
 * **video** — Sora 2 (``sora-2``, ``sora-2-pro``) on the Videos API;
 * **tts** — ``tts-1``, ``tts-1-hd``, ``gpt-4o-mini-tts`` on ``/audio/speech``
@@ -53,6 +54,7 @@ __all__ = [
     "build_video_mappers",
     "check_image_params",
     "check_video_params",
+    "generic_image_mappers",
     "image_size_error",
     "infer_family",
     "operation_of",
@@ -164,6 +166,13 @@ IMAGE_MODELS: dict[str, ImageModelSpec] = {
         qualities=("low", "medium", "high", "xhigh", "max", "auto"),
         input_fidelity=None,
     ),
+    # openai 3.60.0 ``ImageModel`` (checked 2026-12-04); quality literals from
+    # ``image_generate_params``: xhigh/max only for the 2.5 models.
+    "gpt-image-2.6-sunburst": _gpt_image(
+        "gpt-image-2.6-sunburst", flexible=True, input_fidelity=None
+    ),
+    "gpt-image-2.6-flare": _gpt_image("gpt-image-2.6-flare", flexible=True, input_fidelity=None),
+    "chatgpt-image-latest": _gpt_image("chatgpt-image-latest", input_fidelity=None),
     "dall-e-3": ImageModelSpec(
         name="dall-e-3",
         family="dall-e",
@@ -314,6 +323,23 @@ def build_image_mappers(spec: ImageModelSpec) -> dict[str, FieldMapper]:
     return mappers
 
 
+def generic_image_mappers() -> dict[str, FieldMapper]:
+    """Mappers for an image model the catalog does not know yet: the common fields under
+    the Images API's names (``openai.types.image_generate_params``), unvalidated ranges."""
+
+    def text(_request: Any, value: Any) -> Any:
+        return None if value is None else str(value)
+
+    return {
+        "prompt": _prompt_mapper(32000),
+        "size": FieldMapper("size", text, False, FieldSpec("size")),
+        "n": n_images_field_mapper(1, 10),
+        "quality": FieldMapper("quality", text, False, FieldSpec("text")),
+        "image": image_list_field_mapper(max_count=16),
+        "mask": _mask_mapper(),
+    }
+
+
 _STREAMING_KEYS = ("stream", "partial_images")
 
 
@@ -380,11 +406,15 @@ def check_image_params(
 
 # ============================================================================ video
 
-# Sizes per model (OpenAI video generation guide and SDK ``VideoSize``): sora-2 renders
-# 720p only; sora-2-pro adds 1024x1792/1792x1024 and 1080p.
+# Sizes and durations from the installed SDK (openai 3.60.0, checked 2026-12-04):
+# ``openai.types.VideoSize`` = 720x1280, 1280x720, 1024x1792, 1792x1024 and
+# ``openai.types.VideoSeconds`` = "4", "8", "12". sora-2 renders 720p only (OpenAI video
+# generation guide); sora-2-pro takes every VideoSize. The Sora API itself was shut down
+# on 2026-09-24 (see providers/openai/catalog.py); these stay for remixes of old jobs'
+# documentation and for Azure, which imports them.
 SORA2_SIZES = ("720x1280", "1280x720")
-SORA2_PRO_SIZES = (*SORA2_SIZES, "1024x1792", "1792x1024", "1080x1920", "1920x1080")
-SORA_SECONDS = (4, 8, 12, 16, 20)
+SORA2_PRO_SIZES = (*SORA2_SIZES, "1024x1792", "1792x1024")
+SORA_SECONDS = (4, 8, 12)
 
 
 @dataclass(frozen=True)
@@ -401,8 +431,6 @@ class VideoModelSpec:
 
 def _sora(name: str, sizes: tuple[str, ...], seconds: tuple[int, ...]) -> VideoModelSpec:
     resolutions: dict[str, dict[str, str]] = {"720p": {"16:9": "1280x720", "9:16": "720x1280"}}
-    if "1920x1080" in sizes:
-        resolutions["1080p"] = {"16:9": "1920x1080", "9:16": "1080x1920"}
     return VideoModelSpec(name, sizes, seconds, resolutions)
 
 

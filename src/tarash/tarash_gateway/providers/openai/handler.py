@@ -30,6 +30,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any, ClassVar, Literal
 
 from tarash.tarash_gateway.audio import audio_facts
+from tarash.tarash_gateway.catalog import as_model_unavailable, check_model
 from tarash.tarash_gateway.exceptions import (
     ContentModerationError,
     GenerationFailedError,
@@ -65,6 +66,7 @@ from tarash.tarash_gateway.providers.base import (
 from tarash.tarash_gateway.providers.field_mappers import apply_field_mappers, field_errors
 from tarash.tarash_gateway.providers.openai import pricing
 from tarash.tarash_gateway.providers.openai.field_mappings import (
+    ALL_VOICES,
     IMAGE_MODELS,
     TTS_FORMATS,
     TTS_MAX_CHARS,
@@ -77,6 +79,7 @@ from tarash.tarash_gateway.providers.openai.field_mappings import (
     VideoModelSpec,
     check_image_params,
     check_video_params,
+    generic_image_mappers,
     infer_family,
     operation_of,
 )
@@ -187,6 +190,10 @@ class OpenAIProviderHandler(BaseProviderHandler):
         """The ``model`` value sent to the API."""
         return config.model
 
+    def _generic_allowed(self, config: BaseGenerationConfig) -> bool:
+        """Unknown OpenAI models go out with a generic mapping (Azure needs a model family)."""
+        return self.name == "openai" and config.provider_config.get("model_family") is None
+
     def _unknown_model(self, config: BaseGenerationConfig, operation: Operation) -> ValidationError:
         models = {
             "image": self.image_models,
@@ -239,11 +246,13 @@ class OpenAIProviderHandler(BaseProviderHandler):
             key = family
         else:
             key = None
-        if key is None:
+        if key is None and not (operation == "image" and self._generic_allowed(config)):
             raise self._unknown_model(config, operation)
         if family is not None:
             self._check_operation(family, operation, config)
-        mappers = registry[key]
+        # A new image model (not in the catalog yet): common fields under the Images API's
+        # names; the catalog check already warned that it was not validated.
+        mappers = registry[key] if key is not None else generic_image_mappers()
         payload = apply_field_mappers(mappers, request, provider=self.name, model=config.model)
         self.check_unsupported(config, request, mappers, warnings)
         extras = self.passthrough_params(request)
@@ -263,11 +272,15 @@ class OpenAIProviderHandler(BaseProviderHandler):
         self, config: BaseGenerationConfig, request: TTSRequest, warnings: list[str]
     ) -> dict[str, Any]:
         family = self.model_family(config)
-        if family is None or family not in self.tts_models:
+        if family is None and self._generic_allowed(config):
+            # A new speech model: the SDK's voices, instructions allowed (the API decides).
+            spec = TTSModelSpec(config.model, ALL_VOICES, instructions=True)
+        elif family is None or family not in self.tts_models:
             if family is not None:
                 self._check_operation(family, "tts", config)
             raise self._unknown_model(config, "tts")
-        spec = self.tts_models[family]
+        else:
+            spec = self.tts_models[family]
         extras = self.passthrough_params(request)
 
         def invalid(field: str, message: str) -> ValidationError:
@@ -353,7 +366,7 @@ class OpenAIProviderHandler(BaseProviderHandler):
     ) -> Prepared:
         self.require(operation, config)
         self.check_credentials(config)
-        warnings: list[str] = []
+        warnings: list[str] = check_model(self.name, operation, config, request)
         payload, key = self.prepare_payload(operation, config, request, warnings)
         if operation != "tts":  # speech merged (and translated) its pass-through params itself
             payload.update(self.passthrough_params(request))
@@ -817,6 +830,11 @@ class OpenAIProviderHandler(BaseProviderHandler):
         return body
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """``openai`` exceptions → typed errors (moderation, validation, auth, rate limit …)."""
         try:
             import openai

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlparse
 
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     ContentModerationError,
     GenerationFailedError,
@@ -81,8 +82,11 @@ _STATES: dict[str, JobState] = {
     "succeeded": "completed",
     "failed": "failed",
     "canceled": "cancelled",
+    # https://replicate.com/docs/topics/predictions/lifecycle (checked 2026-12-04):
+    # "aborted: the prediction exceeded its deadline before it could start running".
+    "aborted": "failed",
 }
-_TERMINAL = frozenset({"succeeded", "failed", "canceled"})
+_TERMINAL = frozenset({"succeeded", "failed", "canceled", "aborted"})
 _OPTIONS = frozenset({"wait", "deployment", "file_encoding"})
 _OWNER_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _VERSION = re.compile(r"^[0-9a-fA-F]{8,128}$")
@@ -371,7 +375,7 @@ class ReplicateProviderHandler(BaseProviderHandler):
     async def status(self, ctx: AttemptContext, job: JobRef) -> JobStatus:
         """One GET of the prediction: state, tqdm progress from the logs, new log lines."""
         client = self._client(ctx.config)
-        prediction = await client.predictions.async_get(job.provider_request_id)
+        prediction = await _get_prediction(client, job.provider_request_id)
         return self._status_of(ctx, prediction)
 
     def _status_of(self, ctx: AttemptContext, prediction: Prediction) -> JobStatus:
@@ -410,7 +414,7 @@ class ReplicateProviderHandler(BaseProviderHandler):
         client = self._client(ctx.config)
         prediction = ctx.job_state.pop("finished", None)
         if prediction is None or prediction.id != job.provider_request_id:
-            prediction = await client.predictions.async_get(job.provider_request_id)
+            prediction = await _get_prediction(client, job.provider_request_id)
         if prediction.status != "succeeded":
             raise self._prediction_error(ctx, prediction)
         return await self._response(ctx, client, prediction)
@@ -494,6 +498,18 @@ class ReplicateProviderHandler(BaseProviderHandler):
         """The typed error of a failed or canceled prediction."""
         raw = _summarize(prediction.dict())
         text = str(prediction.error or "").strip()
+        if str(prediction.status) == "aborted":  # not in the SDK literal (see _get_prediction)
+            error = GenerationFailedError(
+                f"prediction {prediction.id} was aborted: it exceeded its deadline before it "
+                "could start running (not billed)",
+                self.name,
+                ctx.model,
+                prediction.id,
+                raw,
+                retryable=True,
+            )
+            error.retry_same_config = False  # the queue was too slow: try the next config
+            return error
         if prediction.status == "canceled":
             return GenerationFailedError(  # cancelled by someone: do not run it elsewhere
                 f"prediction {prediction.id} was canceled",
@@ -559,6 +575,11 @@ class ReplicateProviderHandler(BaseProviderHandler):
         )
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """SDK, hook and transport exceptions → typed errors."""
         import httpx
         from pydantic import v1 as pydantic_v1
@@ -583,3 +604,22 @@ class ReplicateProviderHandler(BaseProviderHandler):
                 retryable=True,
             )
         return None
+
+
+async def _get_prediction(client: Client, prediction_id: str) -> Prediction:
+    """``GET /v1/predictions/{id}``, tolerating the documented ``aborted`` status.
+
+    replicate 1.0.7's ``Prediction.status`` literal lacks ``aborted`` and its parser
+    rejects it (which left the job polled until the timeout); such a prediction is built
+    without that check from the API's own JSON, as ``predictions.async_get`` does.
+    """
+    from replicate.prediction import Prediction as SDKPrediction
+    from replicate.prediction import _json_to_prediction
+
+    resp = await client._async_request("GET", f"/v1/predictions/{prediction_id}")
+    data = resp.json()
+    if isinstance(data, dict) and data.get("status") == "aborted":
+        prediction = SDKPrediction.construct(**data)
+        prediction._client = client
+        return prediction
+    return _json_to_prediction(client, data)

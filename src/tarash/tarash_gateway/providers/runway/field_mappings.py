@@ -83,6 +83,9 @@ class RunwayVideoModel:
     audio: bool = False
     negative_prompt: bool = False
     seed: bool = True
+    i2v_prompt_required: bool = False
+    """``promptText`` is ``Required`` in the SDK's image-to-video params of this model
+    (runwayml 5.24.0 ``image_to_video_create_params``, checked 2026-12-04)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +129,7 @@ VIDEO_SPECS: dict[str, RunwayVideoModel] = {
             i2v_ratios=_GEN4_I2V_RATIOS,
             duration_range=(2, 10),
             default_duration=5,
+            i2v_prompt_required=True,
         ),
         RunwayVideoModel(
             "gen4_turbo",
@@ -158,6 +162,7 @@ VIDEO_SPECS: dict[str, RunwayVideoModel] = {
             durations=(5, 10),
             last_frame=True,
             seed=False,
+            i2v_prompt_required=True,
         ),
     )
 }
@@ -280,10 +285,13 @@ def _is_image_to_video(request: Any) -> bool:
     return bool(_roles(request, _FIRST))
 
 
-def _prompt_text() -> FieldMapper:
+def _prompt_text(spec: RunwayVideoModel) -> FieldMapper:
     def convert(request: Any, value: Any) -> Any:
-        if not value and not _is_image_to_video(request):
-            raise ValueError("a prompt is required for text-to-video")
+        if not value:
+            if not _is_image_to_video(request):
+                raise ValueError("a prompt is required for text-to-video")
+            if spec.i2v_prompt_required:
+                raise ValueError(f"{spec.name} needs a prompt for image-to-video too")
         return value or None
 
     return FieldMapper("prompt", convert, False, FieldSpec("text", None, None, 1000))
@@ -359,7 +367,7 @@ def _video_duration(spec: RunwayVideoModel) -> FieldMapper:
 
 def _video_mappers(spec: RunwayVideoModel) -> dict[str, FieldMapper]:
     mappers: dict[str, FieldMapper] = {
-        "prompt_text": _prompt_text(),
+        "prompt_text": _prompt_text(spec),
         "prompt_image": _prompt_image(spec),
         "ratio": _video_ratio(spec),
         "_resolution": _resolution_consumed(),

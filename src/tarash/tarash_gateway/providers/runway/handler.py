@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlparse
 
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     ContentModerationError,
@@ -434,6 +435,11 @@ class RunwayProviderHandler(BaseProviderHandler):
         )
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """``runwayml`` exceptions → typed errors (400 issues, 401, 404, 429/5xx retryable)."""
         import runwayml
 

@@ -35,6 +35,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from tarash.tarash_gateway.audio import audio_facts
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     GenerationFailedError,
@@ -258,6 +259,11 @@ class SarvamProviderHandler(BaseProviderHandler):
     # ------------------------------------------------------------------ errors
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """SDK/transport exceptions → typed gateway errors (Sarvam error code kept)."""
         if isinstance(exc, TarashException):
             return exc

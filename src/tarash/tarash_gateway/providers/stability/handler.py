@@ -28,6 +28,7 @@ from typing import Any, ClassVar
 
 import httpx
 
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     ContentModerationError,
     GenerationFailedError,
@@ -41,7 +42,9 @@ from tarash.tarash_gateway.models import BaseGenerationConfig, BaseGenerationReq
 from tarash.tarash_gateway.providers.base import AttemptContext, BaseProviderHandler, Prepared
 from tarash.tarash_gateway.providers.field_mappers import apply_field_mappers, match_model_key
 from tarash.tarash_gateway.providers.stability.field_mappings import (
+    CORE,
     OPTION_KEYS,
+    ULTRA,
     endpoint_for,
     sd3_mappers,
 )
@@ -80,13 +83,18 @@ class StabilityProviderHandler(BaseProviderHandler):
         """Registry mappings; unknown ``sd3*`` models use the SD3 mappings with a warning."""
         self._accept(config)
         registry = self.field_mappings()
-        if match_model_key(config.model, registry.keys()) is None and config.model.startswith(
-            "sd3"
+        name = config.model
+        if match_model_key(name, registry.keys()) is None and (
+            name.startswith("sd3") or "ultra" in name or "core" in name
         ):
-            mappers = sd3_mappers(config.model)
+            # A model not in the catalog yet goes to the endpoint its name points at, with
+            # that endpoint's parameter rules (the catalog check already warned). Other
+            # names cannot be routed (the sd3 endpoint's ``model`` is an enum).
+            endpoint = endpoint_for(name)
+            mappers = {"ultra": ULTRA, "core": CORE}.get(endpoint) or sd3_mappers(config.model)
             warnings.append(
                 f"model {config.model!r} has no validated field mapping on 'stability'; "
-                "sent to the sd3 endpoint with the SD 3.5 parameter rules"
+                f"sent to the {endpoint} endpoint with its parameter rules"
             )
             payload = apply_field_mappers(mappers, request, provider=self.name, model=config.model)
             self.check_unsupported(config, request, mappers, warnings)
@@ -322,6 +330,11 @@ class StabilityProviderHandler(BaseProviderHandler):
     # ------------------------------------------------------------------ errors
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """Transport failures → retryable errors; bad local input → ValidationError."""
         if isinstance(exc, httpx.HTTPError):
             return error_from_transport(exc, provider=self.name, model=ctx.model)

@@ -30,6 +30,7 @@ import mimetypes
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
+from tarash.tarash_gateway.catalog import as_model_unavailable
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     ContentModerationError,
@@ -51,7 +52,10 @@ from tarash.tarash_gateway.providers.base import (
     Prepared,
     walk_media,
 )
+from tarash.tarash_gateway.providers.field_mappers import FieldMapper
 from tarash.tarash_gateway.providers.xai.field_mappings import (
+    GROK_IMAGINE_IMAGE,
+    GROK_IMAGINE_VIDEO,
     IMAGE_OPTION_KEYS,
     IMAGE_SDK_KWARGS,
     VIDEO_OPTION_KEYS,
@@ -108,6 +112,10 @@ class XAIProviderHandler(BaseProviderHandler):
     api_key_env: ClassVar[tuple[str, ...]] = ("XAI_API_KEY",)
 
     # ------------------------------------------------------------------ prepare
+
+    def generic_field_mappers(self, operation: Operation) -> dict[str, FieldMapper] | None:
+        """A model not in the catalog yet: the grok-imagine fields (the SDK's usual names)."""
+        return dict(GROK_IMAGINE_VIDEO if operation == "video" else GROK_IMAGINE_IMAGE)
 
     def prepare_payload(
         self,
@@ -403,6 +411,11 @@ class XAIProviderHandler(BaseProviderHandler):
     # ------------------------------------------------------------------ errors
 
     def map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
+        """Typed error of ``exc``; "model not found / sunset / not here" falls back at once."""
+        mapped: TarashException | None = as_model_unavailable(self._map_error(exc, ctx))
+        return mapped
+
+    def _map_error(self, exc: BaseException, ctx: AttemptContext) -> TarashException | None:
         """gRPC status codes → typed errors; SDK argument errors → ValidationError."""
         import grpc
 
