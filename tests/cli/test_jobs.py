@@ -6,6 +6,9 @@ from tests.cli.conftest import Cli, assert_mp4
 
 
 def test_submit_list_resume_and_cancel(cli: Cli) -> None:
+    # Slow mock jobs (3 steps × 2 s): the second is still running when it is cancelled
+    # (a finished job is never cancelled: its paid result is kept).
+    cli.write_config("[mock]\ndelay = 2\n")
     submit = [
         "video", "a fox", "-p", "mock", "--no-wait", "--jobs-db", "jobs.db", "--json",
         "--param", "loop=true", "--param", "name=fox", "--param", 'cfg={"a": [1, 2]}',
