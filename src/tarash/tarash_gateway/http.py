@@ -16,6 +16,7 @@ import asyncio
 import email.utils
 import hashlib
 import inspect
+import socket
 import threading
 import time
 from collections.abc import Callable, Hashable, Mapping
@@ -44,6 +45,7 @@ __all__ = [
     "error_from_transport",
     "key_fingerprint",
     "parse_retry_after",
+    "request_was_sent",
     "shared_async_client",
 ]
 
@@ -237,6 +239,21 @@ def error_from_status(
     )
 
 
+def request_was_sent(exc: BaseException) -> bool:
+    """Whether a request that failed with ``exc`` may have reached the provider.
+
+    False only when the connection was never made (connect errors and timeouts, no
+    free pool connection, DNS): such a request can be resent without risk. Anything
+    else (read timeout, reset, protocol error, a dropped response) may have been
+    processed: a non-idempotent request (a job submission) has an unknown outcome.
+    """
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return False
+    if isinstance(exc, ConnectionRefusedError | socket.gaierror):
+        return False
+    return True
+
+
 def error_from_transport(
     exc: BaseException,
     *,
@@ -244,16 +261,25 @@ def error_from_transport(
     model: str | None = None,
     timeout_seconds: float | None = None,
 ) -> TarashException:
-    """Map a transport failure (httpx/httpcore/OS/asyncio) to a retryable typed error."""
+    """Map a transport failure (httpx/httpcore/OS/asyncio) to a retryable typed error.
+
+    The error carries ``request_sent`` (:func:`request_was_sent`): False when the
+    request never left, True when the provider may have received it.
+    """
     name = type(exc).__name__
+    error: TarashException
     if isinstance(exc, httpx.TimeoutException | asyncio.TimeoutError) or "Timeout" in name:
-        return TimeoutError(
+        error = TimeoutError(
             f"request to {provider} timed out ({name})",
             provider,
             model,
             timeout_seconds=timeout_seconds,
         )
-    return HTTPConnectionError(f"could not reach {provider}: {name}: {exc}", provider, model)
+    else:
+        error = HTTPConnectionError(f"could not reach {provider}: {name}: {exc}", provider, model)
+    # Not (yet) a declared attribute of the exception classes: set it dynamically.
+    setattr(error, "request_sent", request_was_sent(exc))  # noqa: B010
+    return error
 
 
 async def download_bytes(

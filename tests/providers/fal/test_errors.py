@@ -199,13 +199,17 @@ async def test_dropped_connection_every_time(fal: FalEmulator) -> None:
     assert len(submits(fal)) == 3
 
 
-async def test_malformed_json_is_retried(fal: FalEmulator) -> None:
+async def test_truncated_submit_body_is_a_retryable_unknown_outcome(fal: FalEmulator) -> None:
+    # A 200 whose body cannot be read: fal most likely accepted the job. The error says
+    # so (request_sent=True) and stays retryable; deciding not to resend is the
+    # orchestrator's (issue 13), not a generic non-retryable failure.
     fal.inject_malformed(path=SUBMIT)
     response = await generate_video_async(video_config(fal), REQ)
     assert response.video
     assert response.execution_metadata is not None
     first = response.execution_metadata.attempts[0]
-    assert first.error_type == "GenerationFailedError"
+    assert first.error_type == "HTTPConnectionError"
+    assert "outcome unknown" in (first.error_message or "")
     assert "malformed JSON" in (first.error_message or "")
 
 
