@@ -237,8 +237,12 @@ class FalEmulator(Emulator):
         )
 
     # -- random faults ("chaos") -----------------------------------------------------------
-    def fault_kind(self, name: str, *, hold: float = 30.0, retry_after: float = 1.0) -> Fault:
-        """The unregistered :class:`Fault` of a :data:`FAULT_KINDS` name."""
+    def fault_kind(
+        self, name: str, *, hold: float = 30.0, retry_after: float = 1.0, streamed: bool = False
+    ) -> Fault:
+        """The unregistered :class:`Fault` of a :data:`FAULT_KINDS` name (``streamed``: for
+        a streamed answer, which cannot be spoilt after the handler ran: the reset then
+        comes before any of it)."""
         headers = {"X-Fal-Error-Type": "runner_server_error"}
         specs: dict[str, Fault] = {
             "500": self.fault_spec(
@@ -254,14 +258,14 @@ class FalEmulator(Emulator):
             "429": self.fault_spec(
                 status=429, body={"detail": "Too many requests"}, retry_after=retry_after
             ),
-            "reset": self.fault_spec(FaultKind.DROP, after=True, partial_body=b"", reset=True),
+            "reset": self.fault_spec(
+                FaultKind.DROP, after=not streamed, partial_body=b"", reset=True
+            ),
             "reset_mid": self.fault_spec(FaultKind.DROP, after=True, reset=True),
             "truncated": self.fault_spec(FaultKind.MALFORMED, after=True),
             "held": self.fault_spec(FaultKind.DELAY, after=True, delay=hold),
             "silent": self.fault_spec(FaultKind.SILENT, hold=hold),
-            "already_completed": self.fault_spec(
-                status=400, body={"status": "ALREADY_COMPLETED"}
-            ),
+            "already_completed": self.fault_spec(status=400, body={"status": "ALREADY_COMPLETED"}),
         }
         if name not in specs:
             raise ValueError(f"unknown fal fault kind {name!r}; known: {', '.join(specs)}")
@@ -292,7 +296,12 @@ class FalEmulator(Emulator):
                 continue
             method, path = ENDPOINTS[endpoint]
             names = (kinds or {}).get(endpoint) or FAULT_KINDS[endpoint]
-            choices = [self.fault_kind(n, hold=hold, retry_after=retry_after) for n in names]
+            choices = [
+                self.fault_kind(
+                    n, hold=hold, retry_after=retry_after, streamed=endpoint == "status_stream"
+                )
+                for n in names
+            ]
             out[endpoint] = self.inject_random(
                 share, choices, path=path, method=method, label=f"chaos:{endpoint}"
             )

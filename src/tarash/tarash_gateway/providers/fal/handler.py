@@ -433,7 +433,7 @@ class FalProviderHandler(BaseProviderHandler):
                     await _drain(events)
         except httpx.ReadTimeout:
             raise HTTPConnectionError(
-                f"fal status stream was silent for {idle:g}s; polling instead",
+                f"fal status stream was silent for {idle:.1f}s; polling instead",
                 ctx.provider,
                 ctx.model,
                 job.provider_request_id,
