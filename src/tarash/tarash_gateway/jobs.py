@@ -182,23 +182,32 @@ class MemoryJobStore:
 
     def __init__(self, keep_finished: int = 1000) -> None:
         self._records: dict[str, JobRecord] = {}
+        # Keys of finished records, oldest first: eviction costs O(1), not a scan of
+        # every record (which made each update O(jobs in flight)).
+        self._finished: dict[str, None] = {}
         self._lock = threading.Lock()
         self._keep_finished = keep_finished
 
     async def record(self, job: JobRef) -> None:
         with self._lock:
-            self._records[job_key(job)] = JobRecord(job=job)
+            key = job_key(job)
+            self._finished.pop(key, None)
+            self._records[key] = JobRecord(job=job)
 
     async def update(self, job: JobRef, state: str, error: str | None = None) -> None:
         with self._lock:
             key = job_key(job)
             self._records.pop(key, None)  # re-insert: dict order = update order
+            self._finished.pop(key, None)
             self._records[key] = JobRecord.model_validate(
                 {"job": job, "state": state, "error": error}
             )
-            finished = [k for k, r in self._records.items() if r.state in _TERMINAL]
-            for stale in finished[: max(0, len(finished) - self._keep_finished)]:
-                del self._records[stale]
+            if state in _TERMINAL:
+                self._finished[key] = None
+                while len(self._finished) > self._keep_finished:
+                    stale = next(iter(self._finished))
+                    del self._finished[stale]
+                    self._records.pop(stale, None)
 
     async def pending(self) -> list[JobRecord]:
         with self._lock:

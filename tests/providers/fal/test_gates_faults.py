@@ -391,3 +391,44 @@ async def test_admin_endpoint_turns_chaos_on_and_off(fal: FalEmulator) -> None:
             await generate_video_async(video_config(fal, retry=NO_RETRY), REQ)
         await client.post(fal.url("/__admin__/faults"), json={"clear": True})
     assert (await generate_video_async(video_config(fal), REQ)).video
+
+
+# --------------------------------------------------------------------------- transport
+
+
+async def test_session_pools_run_on_the_asyncio_backend(fal: FalEmulator) -> None:
+    from tarash.tarash_gateway.providers.fal._asyncio_net import AsyncioBackend
+
+    config = video_config(fal)
+    response = await generate_video_async(config, REQ)
+    assert response.video
+    session = get_handler("fal").session(config)
+    for pool in (session.requests, session.streams):
+        transport = pool.shards[0].client._transport
+        assert isinstance(transport._pool._network_backend, AsyncioBackend)
+
+
+async def test_asyncio_backend_maps_errors_like_httpcore(fal: FalEmulator) -> None:
+    import httpcore
+
+    from tarash.tarash_gateway.providers.fal._asyncio_net import AsyncioBackend
+
+    backend = AsyncioBackend()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    with pytest.raises(httpcore.ConnectError):
+        await backend.connect_tcp("127.0.0.1", port, timeout=2)
+    stream = await backend.connect_tcp("127.0.0.1", fal.port, timeout=2)
+    assert stream.get_extra_info("is_readable") is False
+    assert stream.get_extra_info("server_addr")[1] == fal.port
+    with pytest.raises(httpcore.ReadTimeout):
+        await stream.read(1024, timeout=0.05)  # nothing was asked: nothing comes
+    await stream.write(b"GET /__health__ HTTP/1.1\r\nHost: x\r\n")
+    await stream.write(b"Connection: close\r\n\r\n")  # coalesced with the head, sent on read
+    data = b""
+    while chunk := await stream.read(65536, timeout=2):
+        data += chunk
+    assert data.startswith(b"HTTP/1.1 200") and b'"ok": true' in data
+    assert stream.get_extra_info("is_readable") is True  # the server closed it
+    await stream.aclose()

@@ -29,7 +29,9 @@ httpcore rescans every connection of a pool (with a readability syscall per
 idle one) and every queued request on each request start and end, so one
 big pool costs more CPU per request the more connections it holds (≈4 ms
 per request with 64 connections against ≈1 ms with 4, measured here) and
-collapses with ~1000 queued requests. So there are three separate gates, and
+collapses with ~1000 queued requests (its clean-up pass is even quadratic in the
+idle connections: 32-connection stream pools cost 3x the CPU of 8-connection ones
+in the 1,000-job benchmark). So there are three separate gates, and
 no kind of request ever waits behind another kind:
 
 * **short** requests (submit, status, result, cancel, storage token) wait on a
@@ -39,9 +41,10 @@ no kind of request ever waits behind another kind:
   ever queues and every scan is short;
 * **long** transfers (media uploads, audio downloads) wait on their own gate of
   ``max_transfers`` (default 16) and run on their own pools;
-* **status streams** (SSE, one long request per job) use their own small pools
-  of :data:`STREAM_SHARD_SIZE` connections; at most ``max_streams`` run at
-  once and further jobs are polled instead (a stream never waits for a slot).
+* **status streams** (SSE, one long request per job) use their own pools of
+  :data:`STREAM_SHARD_SIZE` connections; at most ``max_streams`` (default
+  :func:`auto_max_streams`, from the open-file limit) run at once and further
+  jobs are polled instead (a stream never waits for a slot).
 
 A slot is held for the one HTTP exchange only (the gate is released as soon
 as the response body is read). The wait for a slot is bounded by the caller's
@@ -51,7 +54,8 @@ Every wait is measured (:func:`gate_wait` of a response, :class:`GateStats`).
 A task cancelled while it waits leaves the gate as it found it.
 
 All pools of a session share one TLS context; the most recently used pool is
-picked first, so keep-alive connections are reused.
+picked first, so keep-alive connections are reused. The pools run on a plain
+asyncio network backend (:mod:`._asyncio_net`) rather than httpcore's anyio one.
 """
 
 from __future__ import annotations
@@ -86,16 +90,19 @@ __all__ = [
     "PoolShard",
     "PriorityGate",
     "ShardedPool",
+    "auto_max_streams",
     "fal_http_error",
     "gate_wait",
 ]
 
 DEFAULT_MAX_CONCURRENCY = 64
 DEFAULT_MAX_STREAMS = 1024
+"""Stream slots when the open-file limit cannot be read (else see :func:`auto_max_streams`)."""
 DEFAULT_MAX_TRANSFERS = 16
 DEFAULT_MAX_GATE_WAIT = 30.0
 REQUEST_SHARD_SIZE = 4
 STREAM_SHARD_SIZE = 8
+_AUTO_STREAMS_CAP = 16_384
 DEFAULT_STREAM_IDLE_TIMEOUT = 15.0
 _GATE_WAIT_KEY = "tarash_gate_wait"
 _FAL_HOSTS = ("fal.run", "queue.fal.run", "rest.fal.ai", "v3.fal.media", "fal.media")
@@ -139,7 +146,7 @@ class FalSettings:
     rest_url: str | None = None
     cdn_url: str | None = None
     max_concurrency: int = DEFAULT_MAX_CONCURRENCY
-    max_streams: int = DEFAULT_MAX_STREAMS
+    max_streams: int | None = None  # None: auto_max_streams()
     max_transfers: int = DEFAULT_MAX_TRANSFERS
     max_gate_wait: float = DEFAULT_MAX_GATE_WAIT
     stream_idle_timeout: float = DEFAULT_STREAM_IDLE_TIMEOUT
@@ -188,6 +195,25 @@ class FalSettings:
                 raise ValueError("provider_config['priority'] must be 'normal' or 'low'")
             values["priority"] = config["priority"]
         return cls(**values)
+
+
+def auto_max_streams() -> int:
+    """Default stream slots: three quarters of the process's open-file limit (less 512
+    descriptors for everything else), between 64 and 16,384.
+
+    Each status stream holds a connection (a file descriptor) for a job's whole run; the
+    old fixed cap of 1,024 sent most jobs of a 10,000-job burst to polling, which costs
+    several requests per job instead of one.
+    """
+    try:
+        import resource
+
+        soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    except (ImportError, OSError, ValueError):  # pragma: no cover - non-POSIX
+        return DEFAULT_MAX_STREAMS
+    if soft == resource.RLIM_INFINITY:
+        return _AUTO_STREAMS_CAP
+    return max(64, min(_AUTO_STREAMS_CAP, (soft - 512) * 3 // 4))
 
 
 @dataclass(frozen=True)
@@ -485,7 +511,12 @@ class FalSession:
         self.transfers = ShardedPool(
             self._new_client, REQUEST_SHARD_SIZE, self.settings.max_transfers
         )
-        self.streams = ShardedPool(self._new_client, STREAM_SHARD_SIZE, self.settings.max_streams)
+        max_streams = self.settings.max_streams
+        self.streams = ShardedPool(
+            self._new_client,
+            STREAM_SHARD_SIZE,
+            auto_max_streams() if max_streams is None else max_streams,
+        )
 
     # -- clients ---------------------------------------------------------------------
     def _targets_fal(self) -> bool:
@@ -493,8 +524,9 @@ class FalSession:
         return any(h in _FAL_HOSTS for h in hosts)
 
     def _new_client(self, size: int) -> httpx.AsyncClient:
-        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-        inner = httpx.AsyncHTTPTransport(limits=limits, verify=_shared_ssl_context())
+        from tarash.tarash_gateway.providers.fal._asyncio_net import asyncio_transport
+
+        inner = asyncio_transport(size, _shared_ssl_context())
         transport: httpx.AsyncBaseTransport = inner
         if self._targets_fal():
             from fal_client.client import AsyncBackupDomainTransport
