@@ -105,6 +105,7 @@ __all__ = [
 
 HOST = "127.0.0.1"
 """The only interface emulators ever bind."""
+_BACKLOG = 4096  # accept bursts of thousands of connections (benchmarks) without SYN retries
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CustomFaultHandler = Callable[
@@ -979,7 +980,7 @@ class Emulator:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((HOST, self._port))
-            sock.listen(256)
+            sock.listen(_BACKLOG)
             sock.setblocking(False)
         except OSError:
             sock.close()
@@ -1069,7 +1070,7 @@ class Emulator:
         )
         try:
             loop.run_until_complete(runner.setup())
-            loop.run_until_complete(web.SockSite(runner, sock).start())
+            loop.run_until_complete(web.SockSite(runner, sock, backlog=_BACKLOG).start())
         except BaseException as exc:
             errors.append(exc)
             sock.close()

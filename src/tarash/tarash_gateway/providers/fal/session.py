@@ -99,7 +99,7 @@ DEFAULT_MAX_CONCURRENCY = 64
 DEFAULT_MAX_STREAMS = 1024
 """Stream slots when the open-file limit cannot be read (else see :func:`auto_max_streams`)."""
 DEFAULT_MAX_TRANSFERS = 16
-DEFAULT_MAX_GATE_WAIT = 30.0
+DEFAULT_MAX_GATE_WAIT = 60.0
 REQUEST_SHARD_SIZE = 4
 STREAM_SHARD_SIZE = 8
 _AUTO_STREAMS_CAP = 16_384
