@@ -432,3 +432,16 @@ async def test_asyncio_backend_maps_errors_like_httpcore(fal: FalEmulator) -> No
     assert data.startswith(b"HTTP/1.1 200") and b'"ok": true' in data
     assert stream.get_extra_info("is_readable") is True  # the server closed it
     await stream.aclose()
+
+
+async def test_short_requests_go_straight_to_the_transport(fal: FalEmulator) -> None:
+    from tarash.tarash_gateway.providers.fal.session import FalEndpoints, FalSession, FalSettings
+
+    endpoints = FalEndpoints.resolve(fal.base_url, FalSettings())
+    session = FalSession(FAL_API_KEY, endpoints, FalSettings())
+    response = await session.request("GET", fal.url("/__health__"), timeout=5)
+    assert response.json()["ok"] is True and response.request.url.path == "/__health__"
+    assert len(session._direct) == 1  # no proxy mounted on the client: direct path
+    assert fal.last("/__health__").header("Authorization") == f"Key {FAL_API_KEY}"
+    assert fal.last("/__health__").header("User-Agent", "").startswith("fal-client")
+    await session.aclose()
