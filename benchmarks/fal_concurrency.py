@@ -258,6 +258,7 @@ def _summarise(run: dict[str, Any], stats: dict[str, Any]) -> dict[str, Any]:
         "client_p95_ms": 1000 * _percentile(client_delays, 0.95),
         "drain_s": last_accepted - run["t0"],
         "gate_max_wait_s": (run.get("gate") or {}).get("max_wait", float("nan")),
+        "gate_timeouts": (run.get("gate") or {}).get("timeouts", 0),
         "sample_errors": run["errors"],
     }
 
@@ -267,7 +268,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
         f"{'client':<7} {'N':>5} {'ok':>5} {'wall s':>7} {'CPU s':>7} {'CPU ms/job':>10} "
         f"{'peak RSS MB':>11} {'growth KB/job':>13} {'status/job':>10} "
         f"{'(polls+streams)':>15} {'delay p50 ms':>12} {'delay p95 ms':>12} "
-        f"{'after report p50/p95 ms':>23} {'drain s':>7} {'gate wait s':>11}"
+        f"{'after report p50/p95 ms':>23} {'drain s':>7} {'gate wait s (timeouts)':>22}"
     )
     lines = [header, "-" * len(header)]
     for r in rows:
@@ -278,7 +279,7 @@ def _table(rows: list[dict[str, Any]]) -> str:
             f"{r['polls_per_job']:>7.2f}+{r['streams_per_job']:<7.2f} "
             f"{r['delay_p50_ms']:>12.0f} {r['delay_p95_ms']:>12.0f} "
             f"{r['client_p50_ms']:>11.0f}/{r['client_p95_ms']:<11.0f} "
-            f"{r['drain_s']:>7.2f} {r['gate_max_wait_s']:>11.2f}"
+            f"{r['drain_s']:>7.2f} {r['gate_max_wait_s']:>14.2f} ({r['gate_timeouts']:>4})"
         )
     return "\n".join(lines)
 

@@ -413,7 +413,7 @@ class FalProviderHandler(BaseProviderHandler):
         idle = self.stream_idle_timeout(ctx, session)
         timeout = httpx.Timeout(connect=min(15.0, idle), read=idle, write=15.0, pool=idle)
         try:
-            async with shard.client.stream("GET", url, timeout=timeout) as response:
+            async with session.open_stream(shard, url, timeout) as response:
                 if response.status_code >= 400:
                     await response.aread()
                     raise fal_http_error(response)

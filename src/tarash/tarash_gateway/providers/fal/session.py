@@ -628,6 +628,24 @@ class FalSession:
         """Give a stream slot back."""
         self.streams.release(shard)
 
+    @contextlib.asynccontextmanager
+    async def open_stream(
+        self, shard: PoolShard, url: str, timeout: httpx.Timeout
+    ) -> AsyncIterator[httpx.Response]:
+        """``GET url`` on a stream slot, the response body left unread (like ``client.stream``)."""
+        client = shard.client
+        request = client.build_request("GET", url, timeout=timeout)
+        direct = self._direct.get(id(client))
+        if direct is None:
+            response = await client.send(request, stream=True)
+        else:
+            response = await direct.handle_async_request(request)
+            response.request = request
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
     # -- storage ---------------------------------------------------------------------
     async def _cdn_auth(
         self, timeout: float, *, refresh: bool = False, wait_limit: float | None = None
