@@ -445,3 +445,56 @@ async def test_short_requests_go_straight_to_the_transport(fal: FalEmulator) -> 
     assert fal.last("/__health__").header("Authorization") == f"Key {FAL_API_KEY}"
     assert fal.last("/__health__").header("User-Agent", "").startswith("fal-client")
     await session.aclose()
+
+
+async def test_asyncio_backend_speaks_tls(tmp_path: Any) -> None:
+    """fal itself is HTTPS: the backend's start_tls path against a local TLS server."""
+    import shutil
+    import ssl
+    import subprocess
+
+    from tarash.tarash_gateway.providers.fal._asyncio_net import asyncio_transport
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is needed to make a throw-away certificate")
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=30,
+    )  # fmt: skip
+    server_ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_ctx.load_cert_chain(cert, key)
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while (await reader.readline()) not in (b"\r\n", b""):
+            pass
+        body = b'{"tls": true}'
+        writer.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+            + f"Content-Length: {len(body)}\r\n\r\n".encode()
+            + body
+        )
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0, ssl=server_ctx)
+    port = server.sockets[0].getsockname()[1]
+    client_ctx = ssl.create_default_context(cafile=str(cert))
+    try:
+        async with httpx.AsyncClient(transport=asyncio_transport(2, client_ctx)) as client:
+            response = await client.get(f"https://localhost:{port}/x", timeout=5)
+            assert response.json() == {"tls": True}
+            with pytest.raises(httpx.ConnectError):  # an untrusted certificate is refused
+                async with httpx.AsyncClient(
+                    transport=asyncio_transport(1, ssl.create_default_context())
+                ) as strict:
+                    await strict.get(f"https://localhost:{port}/x", timeout=5)
+    finally:
+        server.close()
+        await server.wait_closed()
