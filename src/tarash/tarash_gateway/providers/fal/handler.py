@@ -572,6 +572,9 @@ class FalProviderHandler(BaseProviderHandler):
         may still be fetched), ``"not_found"``, or ``False`` when fal did not confirm.
 
         Other HTTP errors (5xx, 429, auth) are raised, typed by the orchestrator.
+        Outcome names and codes: fal.ai/docs/inference-api/queue/cancel (202
+        ``CANCELLATION_REQUESTED``, 400 ``ALREADY_COMPLETED``, 404 ``NOT_FOUND``), as
+        summarised in /work/shared/research/provider-wire-protocols.md §1 (Dec 2026).
         """
         from fal_client import FalClientHTTPError
 
