@@ -31,9 +31,29 @@ Wire protocol (what ``fal-client`` 1.x and our handler speak; see
   snapshot (what "new models usable on day one" tests need); ``workflows/`` and ``comfy/``
   apps are the user's own and always admitted.
 * ``GET /__admin__/stats`` (no auth) — per-job creation/finish times (``time.monotonic``,
-  comparable across processes on one machine), status polls and stream opens.
+  comparable across processes on one machine), status polls and stream opens, the
+  faults fired on each job's requests, and :meth:`FalEmulator.counters`.
+* ``POST /__admin__/faults`` (no auth) — ``{"rate": 0.2 | {"submit": 0.2, ...},
+  "seed": 1, "kinds": {"submit": ["503", ...]}, "hold": 40}``: see :meth:`inject_chaos`;
+  ``{"clear": true}`` removes every fault.
 
-Run it alone (for the benchmark): ``python -m tests.emulators.fal --port 8080 --job-seconds 2``.
+Fault injection per endpoint (:data:`ENDPOINTS`: ``submit``, ``status``,
+``status_stream``, ``result``, ``cancel``) with seeded random rates and kinds
+(:data:`FAULT_KINDS`): ``500``, ``503``, ``429`` (with ``Retry-After``), ``reset``
+(the request was processed — a submitted job exists — then the connection is reset
+before any response), ``reset_mid`` (processed, half the response body, then reset),
+``truncated`` (processed, a 200 with half its JSON body), ``held`` (processed, the
+response held ``hold`` seconds: past the client's timeout), ``silent`` (a status
+stream that sends its headers and then nothing), ``already_completed`` (a cancel
+answered 400 ``ALREADY_COMPLETED``).
+
+Counting logical jobs: our fal handler sends its request id in the
+``X-Tarash-Request-Id`` header of every submission; the emulator groups accepted
+submissions by it (:attr:`FalEmulator.submissions`), so a benchmark can count
+duplicate upstream jobs (``counters()["duplicates"]``).
+
+Run it alone (for the benchmark): ``python -m tests.emulators.fal --port 8080 --job-seconds 2``
+(``--fault-rate 0.2 --fault-seed 1`` turns chaos on from the start).
 """
 
 from __future__ import annotations
@@ -53,6 +73,8 @@ from tests.emulators.harness import (
     Abort,
     Auth,
     Emulator,
+    Fault,
+    FaultKind,
     JobScript,
     JobSnapshot,
     JobState,
@@ -65,6 +87,26 @@ from tests.emulators.schemas import fal_endpoint_ids, fal_fields, input_problems
 
 FAL_API_KEY = "fal-test-key"
 APP_NAMESPACES = ("workflows", "comfy")
+MARKER_HEADER = "X-Tarash-Request-Id"
+"""Header that carries the client's logical request id on a submission."""
+
+ENDPOINTS: dict[str, tuple[str, str]] = {
+    "submit": ("POST", r"^/(?!storage/|files/|__admin__/)[^/]+/[^/]+"),
+    "status": ("GET", r"/requests/[^/]+/status$"),
+    "status_stream": ("GET", r"/requests/[^/]+/status/stream$"),
+    "result": ("GET", r"/requests/[^/]+$"),
+    "cancel": ("PUT", r"/requests/[^/]+/cancel$"),
+}
+"""(method, path regex) of each fault-injectable endpoint."""
+
+FAULT_KINDS: dict[str, tuple[str, ...]] = {
+    "submit": ("500", "503", "429", "reset", "reset_mid", "truncated", "held"),
+    "status": ("500", "503", "429", "reset", "reset_mid", "truncated", "held"),
+    "status_stream": ("500", "503", "429", "reset", "silent"),
+    "result": ("500", "503", "429", "reset", "reset_mid", "truncated", "held"),
+    "cancel": ("500", "503", "429", "reset", "already_completed"),
+}
+"""Default fault kinds per endpoint (every kind is described in the module docs)."""
 _IMAGE_HINTS = (
     "flux",
     "imagen",
@@ -138,6 +180,7 @@ class FalEmulator(Emulator):
         self.tokens: dict[str, float] = {}
         self.uploads: list[dict[str, Any]] = []
         self.cancelled: list[str] = []
+        self.submissions: dict[str, list[str]] = {}
         self.token_lifetime = 3600.0
         self.extra_endpoints: dict[str, dict[str, Any] | None] = {}
 
@@ -150,6 +193,8 @@ class FalEmulator(Emulator):
         self.tokens.clear()
         self.uploads.clear()
         self.cancelled.clear()
+        with self._lock:
+            self.submissions.clear()
         self.token_lifetime = 3600.0
 
     # -- error shapes --------------------------------------------------------------------
@@ -205,6 +250,95 @@ class FalEmulator(Emulator):
             times=times,
             headers={"X-Fal-Retryable": "true" if retryable else "false"},
         )
+
+    # -- random faults ("chaos") -----------------------------------------------------------
+    def fault_kind(
+        self, name: str, *, hold: float = 30.0, retry_after: float = 1.0, streamed: bool = False
+    ) -> Fault:
+        """The unregistered :class:`Fault` of a :data:`FAULT_KINDS` name (``streamed``: for
+        a streamed answer, which cannot be spoilt after the handler ran: the reset then
+        comes before any of it)."""
+        headers = {"X-Fal-Error-Type": "runner_server_error"}
+        specs: dict[str, Fault] = {
+            "500": self.fault_spec(
+                status=500,
+                body={"detail": "Internal server error", "error_type": "internal_error"},
+                headers={"X-Fal-Error-Type": "internal_error"},
+            ),
+            "503": self.fault_spec(
+                status=503,
+                body={"detail": "Runner unavailable", "error_type": "runner_server_error"},
+                headers=headers,
+            ),
+            "429": self.fault_spec(
+                status=429, body={"detail": "Too many requests"}, retry_after=retry_after
+            ),
+            "reset": self.fault_spec(
+                FaultKind.DROP, after=not streamed, partial_body=b"", reset=True
+            ),
+            "reset_mid": self.fault_spec(FaultKind.DROP, after=True, reset=True),
+            "truncated": self.fault_spec(FaultKind.MALFORMED, after=True),
+            "held": self.fault_spec(FaultKind.DELAY, after=True, delay=hold),
+            "silent": self.fault_spec(FaultKind.SILENT, hold=hold),
+            "already_completed": self.fault_spec(status=400, body={"status": "ALREADY_COMPLETED"}),
+        }
+        if name not in specs:
+            raise ValueError(f"unknown fal fault kind {name!r}; known: {', '.join(specs)}")
+        fault = specs[name]
+        fault.label = name
+        return fault
+
+    def inject_chaos(
+        self,
+        rate: float | dict[str, float] = 0.2,
+        *,
+        seed: int = 0,
+        kinds: dict[str, list[str] | tuple[str, ...]] | None = None,
+        hold: float = 30.0,
+        retry_after: float = 1.0,
+    ) -> dict[str, Fault]:
+        """Fault ``rate`` of the requests of each endpoint (a dict: per endpoint, missing
+        ones untouched) with a random kind of ``kinds[endpoint]`` (default
+        :data:`FAULT_KINDS`); seeded, so a run in the same request order repeats."""
+        rates = rate if isinstance(rate, dict) else dict.fromkeys(ENDPOINTS, rate)
+        unknown = sorted(set(rates) - set(ENDPOINTS) | set(kinds or {}) - set(ENDPOINTS))
+        if unknown:
+            raise ValueError(f"unknown fal endpoint(s) {unknown}; known: {list(ENDPOINTS)}")
+        self.seed_faults(seed)
+        out: dict[str, Fault] = {}
+        for endpoint, share in rates.items():
+            if share <= 0:
+                continue
+            method, path = ENDPOINTS[endpoint]
+            names = (kinds or {}).get(endpoint) or FAULT_KINDS[endpoint]
+            choices = [
+                self.fault_kind(
+                    n, hold=hold, retry_after=retry_after, streamed=endpoint == "status_stream"
+                )
+                for n in names
+            ]
+            out[endpoint] = self.inject_random(
+                share, choices, path=path, method=method, label=f"chaos:{endpoint}"
+            )
+        return out
+
+    def counters(self) -> dict[str, int]:
+        """Accepted, completed, results fetched (a 200 result), cancelled jobs; submissions
+        with a logical-request marker and the duplicates among them (more than one
+        accepted job for one marker)."""
+        jobs = list(self.jobs.values())
+        with self._lock:
+            groups = [len(v) for v in self.submissions.values()]
+        return {
+            "accepted": len(jobs),
+            "completed": sum(1 for j in jobs if j.peek().state is JobState.SUCCEEDED),
+            "failed": sum(1 for j in jobs if j.peek().state is JobState.FAILED),
+            "cancelled": sum(1 for j in jobs if j.peek().state is JobState.CANCELLED),
+            "results_fetched": sum(1 for j in jobs if j.data.get("results_ok", 0) > 0),
+            "logical_requests": len(groups),
+            "duplicates": sum(n - 1 for n in groups if n > 1),
+            "faults_fired": sum(1 for r in self.requests if r.fault is not None),
+        }
 
     # -- wire format ---------------------------------------------------------------------
     def request_base(self, job: ScriptedJob) -> str:
@@ -348,19 +482,35 @@ class FalEmulator(Emulator):
 
     @route("GET", "/__admin__/stats")
     async def stats(self, request: web.Request) -> web.StreamResponse:
+        faults: dict[str, list[str]] = {}
+        marker_faults: dict[str, list[str]] = {}
+        requests = self.requests
+        for rec in requests:
+            if rec.fault is None:
+                continue
+            label = rec.fault.label or rec.fault.kind.value
+            if "/requests/" in rec.path:
+                job_id = rec.path.split("/requests/", 1)[1].split("/", 1)[0]
+                faults.setdefault(job_id, []).append(label)
+            elif rec.method == "POST" and rec.header(MARKER_HEADER):
+                marker_faults.setdefault(rec.header(MARKER_HEADER) or "", []).append(label)
         jobs = {
             job.id: {
                 "created_at": job.created_at,
                 "finished_at": job.finished_at,
+                "state": job.peek().state.value,
                 "status_polls": job.data["status_polls"],
                 "streams": job.data["streams"],
                 "results": job.data["results"],
+                "results_ok": job.data.get("results_ok", 0),
                 "reported_at": job.data.get("reported_at"),
+                "marker": job.data.get("marker"),
+                "faults": faults.get(job.id, []),
             }
             for job in list(self.jobs.values())
         }
         counts: dict[str, int] = {}
-        for rec in self.requests:
+        for rec in requests:
             kind = rec.path.rsplit("/", 1)[-1] if "/requests/" in rec.path else rec.path
             if "/requests/" in rec.path and kind not in ("status", "stream", "cancel"):
                 kind = "result"
@@ -368,7 +518,33 @@ class FalEmulator(Emulator):
             if rec.path.startswith(("/__", "/storage/", "/files/")):
                 label = f"{rec.method} {rec.path}"
             counts[label] = counts.get(label, 0) + 1
-        return web.json_response({"clock": time.monotonic(), "jobs": jobs, "requests": counts})
+        return web.json_response(
+            {
+                "clock": time.monotonic(),
+                "jobs": jobs,
+                "requests": counts,
+                "counters": self.counters(),
+                "submit_faults": marker_faults,
+            }
+        )
+
+    @route("POST", "/__admin__/faults")
+    async def set_faults(self, request: web.Request) -> web.StreamResponse:
+        body = recorded(request).json or {}
+        self.clear_faults()
+        if body.get("clear"):
+            return web.json_response({"ok": True})
+        try:
+            faults = self.inject_chaos(
+                body.get("rate", 0.2),
+                seed=int(body.get("seed", 0)),
+                kinds=body.get("kinds"),
+                hold=float(body.get("hold", 30.0)),
+                retry_after=float(body.get("retry_after", 1.0)),
+            )
+        except (TypeError, ValueError) as exc:
+            return self.error_response(400, str(exc))
+        return web.json_response({"ok": True, "endpoints": sorted(faults)})
 
     @route("POST", "/__admin__/script")
     async def set_script(self, request: web.Request) -> web.StreamResponse:
@@ -398,6 +574,7 @@ class FalEmulator(Emulator):
         snap = job.peek()
         if snap.state is JobState.SUCCEEDED:
             result = snap.result if snap.result is not None else self.default_result(job)
+            job.data["results_ok"] = job.data.get("results_ok", 0) + 1
             return web.json_response(result, headers={"x-fal-request-id": job.id})
         if snap.state is JobState.FAILED:
             error = snap.error if isinstance(snap.error, dict) else {"error": str(snap.error)}
@@ -484,7 +661,12 @@ class FalEmulator(Emulator):
         if rejected is not None:
             return rejected
         job = self.create_job(payload=body)
+        marker = request.headers.get(MARKER_HEADER)
+        if marker:
+            with self._lock:
+                self.submissions.setdefault(marker, []).append(job.id)
         job.data.update(
+            marker=marker,
             app=head,
             app_id=app_id,
             kind=kind_of(app_id),
@@ -578,6 +760,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-auth", action="store_true", help="accept requests without a key")
     parser.add_argument("--job-seconds", type=float, default=None, help="running time per job")
     parser.add_argument("--queued-seconds", type=float, default=0.0, help="queued time per job")
+    parser.add_argument("--fault-rate", type=float, default=0.0, help="chaos: share faulted")
+    parser.add_argument("--fault-seed", type=int, default=0, help="chaos: RNG seed")
+    parser.add_argument("--fault-hold", type=float, default=30.0, help="chaos: held/silent s")
     args = parser.parse_args(argv)
     api_key: str | types.EllipsisType | None = ...
     if args.no_auth:
@@ -590,6 +775,8 @@ def main(argv: list[str] | None = None) -> None:
             queued=args.queued_seconds, running=args.job_seconds
         )
         emulator.job_script = emulator.default_job_script
+    if args.fault_rate > 0:
+        emulator.inject_chaos(args.fault_rate, seed=args.fault_seed, hold=args.fault_hold)
     emulator.serve()
 
 

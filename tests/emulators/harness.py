@@ -7,7 +7,13 @@ talk to it. The harness gives each emulator, for free:
 * auth checking before any handler (``api_key`` + ``auth`` specs, provider-shaped 401 body);
 * recording of every request (``emulator.requests``, ``last()``, ``find()``, ``wait_for()``);
 * per-test fault injection (``inject_status``, ``inject_delay``, ``inject_drop``,
-  ``inject_malformed``, ``inject_custom`` or the generic ``inject``);
+  ``inject_malformed``, ``inject_silent``, ``inject_custom`` or the generic ``inject``),
+  either before the handler runs (the request is not processed) or ``after=True``
+  (the handler runs — a job is created — and the fault then spoils its answer);
+* seeded random faults (``inject_random(rate, choices)`` with ``fault_spec(...)``
+  choices, ``seed_faults(seed)``): each matching request faults with probability
+  ``rate``, the kind drawn from ``choices``; one RNG per emulator, so a run with the
+  same seed and the same request order faults the same requests;
 * scripted jobs for polled APIs (``JobScript`` / ``ScriptedJob`` / ``emulator.create_job``);
 * binary file serving (``add_file`` → ``/__files__/{id}``);
 * SSE and chunked-bytes streaming helpers (``sse_response``, ``SSEStream``, ``stream_bytes``);
@@ -44,6 +50,7 @@ import hmac
 import inspect
 import json
 import math
+import random
 import re
 import signal
 import socket
@@ -98,6 +105,7 @@ __all__ = [
 
 HOST = "127.0.0.1"
 """The only interface emulators ever bind."""
+_BACKLOG = 4096  # accept bursts of thousands of connections (benchmarks) without SYN retries
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 CustomFaultHandler = Callable[
@@ -343,6 +351,7 @@ class FaultKind(StrEnum):
     DELAY = "delay"  # sleep, then let the normal handler answer
     DROP = "drop"  # close the TCP connection without (or mid-way through) a response
     MALFORMED = "malformed"  # HTTP 200, application/json, truncated / invalid JSON
+    SILENT = "silent"  # 200 + headers (+ partial_body), then nothing for `hold` seconds
     CUSTOM = "custom"  # call a user function; it returns a response or None (pass through)
 
 
@@ -354,6 +363,11 @@ class Fault:
     """One scripted fault. Matches in injection order; ``times=None`` never runs out.
 
     Any fault may carry ``delay`` (seconds slept before acting, via asyncio.sleep).
+    ``after=True``: the normal handler runs first (its side effects happen: a job is
+    created, a cancel is applied) and the fault then replaces, truncates, holds
+    (``delay``) or drops its answer. ``rate`` < 1 fires on that share of matching
+    requests (seeded RNG of the emulator); ``choices`` makes the fault a random pick
+    among other (unregistered) faults, see :meth:`Emulator.inject_random`.
     """
 
     kind: FaultKind
@@ -368,6 +382,11 @@ class Fault:
     handler: CustomFaultHandler | None = None
     partial_body: bytes | None = None
     reset: bool = False
+    after: bool = False
+    hold: float = 30.0
+    rate: float = 1.0
+    choices: tuple[Fault, ...] = ()
+    label: str | None = None
     fired: list[RecordedRequest] = field(default_factory=list)
 
     @property
@@ -393,8 +412,9 @@ class Fault:
     def __repr__(self) -> str:
         path = self.path.pattern if self.path is not None else None
         return (
-            f"Fault({self.kind.value}, method={self.method}, path={path!r}, status={self.status}, "
-            f"delay={self.delay}, fired={self.count}, times={self.times})"
+            f"Fault({self.label or self.kind.value}, method={self.method}, path={path!r}, "
+            f"status={self.status}, delay={self.delay}, after={self.after}, rate={self.rate}, "
+            f"fired={self.count}, times={self.times})"
         )
 
 
@@ -867,6 +887,7 @@ class Emulator:
         self._cond = threading.Condition(self._lock)
         self._requests: list[RecordedRequest] = []
         self._faults: list[Fault] = []
+        self._fault_rng = random.Random(0)
         self._files: dict[str, tuple[bytes, str, str | None]] = {}
         self._script_queue: deque[JobScript] = deque()
         self.jobs: dict[str, ScriptedJob] = {}
@@ -959,7 +980,7 @@ class Emulator:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((HOST, self._port))
-            sock.listen(256)
+            sock.listen(_BACKLOG)
             sock.setblocking(False)
         except OSError:
             sock.close()
@@ -1049,7 +1070,7 @@ class Emulator:
         )
         try:
             loop.run_until_complete(runner.setup())
-            loop.run_until_complete(web.SockSite(runner, sock).start())
+            loop.run_until_complete(web.SockSite(runner, sock, backlog=_BACKLOG).start())
         except BaseException as exc:
             errors.append(exc)
             sock.close()
@@ -1120,15 +1141,23 @@ class Emulator:
     def _take_fault(self, rec: RecordedRequest) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if fault.matches(rec):
+                if not fault.matches(rec):
+                    continue
+                if fault.rate < 1.0 and self._fault_rng.random() >= fault.rate:
+                    continue
+                fault.fired.append(rec)
+                if fault.choices:
+                    fault = fault.choices[self._fault_rng.randrange(len(fault.choices))]
                     fault.fired.append(rec)
-                    rec.fault = fault
-                    return fault
+                rec.fault = fault
+                return fault
         return None
 
     async def _apply_fault(
         self, fault: Fault, request: web.Request, rec: RecordedRequest, handler: Handler
     ) -> web.StreamResponse:
+        if fault.after:
+            return await self._apply_fault_after(fault, request, handler)
         if fault.delay > 0:
             await asyncio.sleep(fault.delay)
         kind = fault.kind
@@ -1150,6 +1179,8 @@ class Emulator:
             )
         if kind is FaultKind.DROP:
             return await self._drop(fault, request)
+        if kind is FaultKind.SILENT:
+            return await self._silent(fault, request)
         if fault.handler is None:
             raise RuntimeError("custom fault without handler")
         result = fault.handler(request, rec)
@@ -1158,6 +1189,53 @@ class Emulator:
         if result is None:
             return await handler(request)
         return result
+
+    async def _apply_fault_after(
+        self, fault: Fault, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        """Run the real handler (side effects happen), then spoil its answer."""
+        resp = await handler(request)
+        body = resp.body if isinstance(resp, web.Response) else None
+        if not isinstance(body, bytes):
+            return resp  # a streamed answer was already sent: nothing left to spoil
+        kind = fault.kind
+        if kind is FaultKind.DELAY:
+            await asyncio.sleep(fault.delay)  # held past the client's timeout
+            return resp
+        if fault.delay > 0:
+            await asyncio.sleep(fault.delay)
+        if kind is FaultKind.STATUS:
+            status = fault.status if fault.status is not None else 500
+            out = fault.body if fault.body is not None else self.error_body(status, _reason(status))
+            return _make_response(status, out, fault.headers, fault.content_type)
+        if kind is FaultKind.MALFORMED:
+            cut = body[: max(1, len(body) // 2)] if fault.body is None else fault.body
+            data = cut if isinstance(cut, bytes) else str(cut).encode()
+            return _make_response(
+                resp.status, data, fault.headers, fault.content_type or resp.content_type
+            )
+        if kind is FaultKind.DROP:
+            partial = body[: len(body) // 2] if fault.partial_body is None else fault.partial_body
+            spec = dataclasses.replace(
+                fault, partial_body=partial or None, status=resp.status, fired=[]
+            )
+            return await self._drop(spec, request)
+        if kind is FaultKind.SILENT:
+            return await self._silent(fault, request)
+        return resp
+
+    async def _silent(self, fault: Fault, request: web.Request) -> web.StreamResponse:
+        """Answer 200 with headers (and ``partial_body``), then send nothing for ``hold`` s."""
+        resp = web.StreamResponse(status=fault.status or 200, headers=fault.headers)
+        resp.content_type = fault.content_type or "text/event-stream"
+        await resp.prepare(request)
+        if fault.partial_body:
+            await resp.write(fault.partial_body)
+        await asyncio.sleep(fault.hold)
+        transport = request.transport
+        if transport is not None:
+            transport.close()
+        return resp
 
     async def _drop(self, fault: Fault, request: web.Request) -> web.StreamResponse:
         if fault.partial_body is not None:
@@ -1307,12 +1385,66 @@ class Emulator:
         handler: CustomFaultHandler | None = None,
         partial_body: bytes | None = None,
         reset: bool = False,
+        after: bool = False,
+        hold: float = 30.0,
+        rate: float = 1.0,
+        choices: Iterable[Fault] = (),
+        label: str | None = None,
     ) -> Fault:
         """Script a fault for the next ``times`` matching requests (None = every one).
 
         ``path`` is a regex searched in the request path; ``method`` is exact. Faults are
         tried in injection order; the first live match fires (after the auth check).
         """
+        fault = self.fault_spec(
+            kind,
+            path=path,
+            method=method,
+            times=times,
+            status=status,
+            body=body,
+            headers=headers,
+            content_type=content_type,
+            delay=delay,
+            retry_after=retry_after,
+            handler=handler,
+            partial_body=partial_body,
+            reset=reset,
+            after=after,
+            hold=hold,
+            rate=rate,
+            choices=choices,
+            label=label,
+        )
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    @staticmethod
+    def fault_spec(
+        kind: FaultKind | str = FaultKind.STATUS,
+        *,
+        path: str | re.Pattern[str] | None = None,
+        method: str | None = None,
+        times: int | None = None,
+        status: int | None = None,
+        body: Any = None,
+        headers: Mapping[str, str] | None = None,
+        content_type: str | None = None,
+        delay: float = 0.0,
+        retry_after: float | str | None = None,
+        handler: CustomFaultHandler | None = None,
+        partial_body: bytes | None = None,
+        reset: bool = False,
+        after: bool = False,
+        hold: float = 30.0,
+        rate: float = 1.0,
+        choices: Iterable[Fault] = (),
+        label: str | None = None,
+    ) -> Fault:
+        """A :class:`Fault` that is not registered (a choice of :meth:`inject_random`)."""
+        if not 0.0 <= rate <= 1.0:
+            raise ValueError("rate must be within 0..1")
         hdrs = dict(headers or {})
         if retry_after is not None:
             hdrs["Retry-After"] = str(retry_after)
@@ -1329,12 +1461,47 @@ class Emulator:
             handler=handler,
             partial_body=partial_body,
             reset=reset,
+            after=after,
+            hold=hold,
+            rate=rate,
+            choices=tuple(choices),
+            label=label,
         )
         if fault.kind is FaultKind.CUSTOM and handler is None:
             raise ValueError("custom faults need handler=")
-        with self._lock:
-            self._faults.append(fault)
         return fault
+
+    def seed_faults(self, seed: int) -> None:
+        """Reseed the RNG of random faults (same seed + same request order = same faults)."""
+        with self._lock:
+            self._fault_rng = random.Random(seed)
+
+    def inject_random(
+        self,
+        rate: float,
+        choices: Iterable[Fault],
+        *,
+        path: str | re.Pattern[str] | None = None,
+        method: str | None = None,
+        times: int | None = None,
+        label: str | None = None,
+    ) -> Fault:
+        """Fault a share ``rate`` of the matching requests, each with a random pick of
+        ``choices`` (built with :meth:`fault_spec`). Returns the parent fault: its
+        ``fired`` lists every faulted request, each choice's ``fired`` its own."""
+        picks = tuple(choices)
+        if not picks:
+            raise ValueError("inject_random needs at least one choice")
+        return self.inject(
+            FaultKind.CUSTOM,
+            path=path,
+            method=method,
+            times=times,
+            rate=rate,
+            choices=picks,
+            handler=_never_called,
+            label=label or "random",
+        )
 
     def inject_status(
         self,
@@ -1403,6 +1570,27 @@ class Emulator:
         """HTTP 200 with application/json and a truncated JSON body."""
         return self.inject(
             FaultKind.MALFORMED, path=path, method=method, times=times, body=body, status=status
+        )
+
+    def inject_silent(
+        self,
+        *,
+        path: str | None = None,
+        method: str | None = None,
+        times: int | None = 1,
+        hold: float = 30.0,
+        partial_body: bytes | None = None,
+        content_type: str = "text/event-stream",
+    ) -> Fault:
+        """200 with headers (and ``partial_body``), then silence for ``hold`` seconds."""
+        return self.inject(
+            FaultKind.SILENT,
+            path=path,
+            method=method,
+            times=times,
+            hold=hold,
+            partial_body=partial_body,
+            content_type=content_type,
         )
 
     def inject_custom(
@@ -1493,6 +1681,11 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return f"HTTP {status}"
+
+
+async def _never_called(request: web.Request, rec: RecordedRequest) -> None:
+    """Handler of a random fault's parent: a choice always fires in its place."""
+    raise AssertionError("a random fault fires one of its choices")  # pragma: no cover
 
 
 def _make_response(

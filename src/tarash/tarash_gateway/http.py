@@ -46,6 +46,7 @@ __all__ = [
     "error_from_transport",
     "key_fingerprint",
     "parse_retry_after",
+    "request_was_sent",
     "shared_async_client",
 ]
 
@@ -314,6 +315,17 @@ def error_from_transport(
 _NEVER_SENT_NAMES = frozenset(
     {"ConnectError", "ConnectTimeout", "PoolTimeout", "gaierror", "ConnectionRefusedError"}
 )
+
+
+def request_was_sent(exc: BaseException) -> bool:
+    """Whether a request that failed with ``exc`` may have reached the provider.
+
+    False only when the connection was never made (connect errors and timeouts, no
+    free pool connection, DNS): such a request can be resent without risk. Anything
+    else (read timeout, reset, protocol error, a dropped response) may have been
+    processed: a non-idempotent request (a job submission) has an unknown outcome.
+    """
+    return not request_never_sent(exc)
 
 
 def request_never_sent(exc: BaseException) -> bool:

@@ -533,18 +533,25 @@ class MemoryJobStore:
 
     def __init__(self, keep_finished: int = 1000) -> None:
         self._records: dict[str, JobRecord] = {}
+        # Keys of finished records, oldest first: eviction costs O(1), not a scan of
+        # every record (which made each update O(jobs in flight)).
+        self._finished: dict[str, None] = {}
         self._lock = threading.Lock()
         self._keep_finished = keep_finished
 
     def _put(self, record: JobRecord) -> None:
-        """Insert at the end (dict order = update order) and evict old finished records."""
+        """Insert at the end (dict order = update order) and evict old finished records
+        (oldest first, in O(1))."""
         key = record.key
         self._records.pop(key, None)
+        self._finished.pop(key, None)
         self._records[key] = record
         if record.is_terminal:
-            finished = [k for k, r in self._records.items() if r.is_terminal]
-            for stale in finished[: max(0, len(finished) - self._keep_finished)]:
-                del self._records[stale]
+            self._finished[key] = None
+            while len(self._finished) > self._keep_finished:
+                stale = next(iter(self._finished))
+                del self._finished[stale]
+                self._records.pop(stale, None)
 
     async def record(self, job: JobRef) -> None:
         with self._lock:

@@ -202,14 +202,16 @@ async def test_dropped_connection_every_time(fal: FalEmulator) -> None:
     assert len(submits(fal)) == 1  # sent once: a resend could pay twice
 
 
-async def test_malformed_submit_answer_is_an_unknown_outcome(fal: FalEmulator) -> None:
+async def test_truncated_submit_body_is_a_retryable_unknown_outcome(fal: FalEmulator) -> None:
+    # A 200 whose body cannot be read: fal most likely accepted the job. Never resent to
+    # fal (that could pay twice); the chain moves on to the fallback.
     fal.inject_malformed(path=SUBMIT)
     response = await generate_video_async(video_config(fal, fallback_configs=[MOCK_VIDEO]), REQ)
     assert response.video and response.provider == "mock"
     assert response.execution_metadata is not None
     first = response.execution_metadata.attempts[0]
-    assert first.error_type == "GenerationFailedError"
-    assert "malformed JSON" in (first.error_message or "")
+    assert first.error_type == "HTTPConnectionError"
+    assert "outcome unknown" in (first.error_message or "")
     assert "outcome is unknown" in (first.error_message or "")
     assert len(submits(fal)) == 1  # sent once: a resend could pay twice
 

@@ -227,13 +227,22 @@ async def test_polling_after_a_broken_stream_reports_each_log_line_once(
     assert fal.count(r"/status$") >= 1
 
 
-async def test_stream_404_turns_streaming_off_for_that_session(fal: FalEmulator) -> None:
+async def test_stream_404_turns_streaming_off_for_that_job_only(fal: FalEmulator) -> None:
+    # The refusal is remembered with the job (JobRef.data), not on the shared session:
+    # observing that job again polls at once, another job still gets a stream.
     fal.inject_status(404, path=r"/status/stream$")
     config = video_config(fal, provider_config={"max_streams": 7})
-    await generate_video_async(config, VideoGenerationRequest(prompt="p"))
-    await generate_video_async(config, VideoGenerationRequest(prompt="p"))
+    job = await submit_job_async(config, VideoGenerationRequest(prompt="p"))
+    assert isinstance(job, JobRef)
+    await wait_for_job_async(job, config)
+    assert job.data["status_stream"] == "unsupported"
     assert fal.count(r"/status/stream$") == 1
-    assert fal.count(r"/status$") >= 2
+    again = JobRef.from_json(job.to_json())  # e.g. resumed in another process
+    await wait_for_job_async(again, config)
+    assert fal.count(r"/status/stream$") == 1
+    other = await generate_video_async(config, VideoGenerationRequest(prompt="p"))
+    assert fal.jobs[other.provider_request_id].data["streams"] == 1
+    assert fal.count(r"/status/stream$") == 2
 
 
 async def test_stream_slots_are_bounded_and_overflow_polls(fal: FalEmulator) -> None:
@@ -421,8 +430,23 @@ async def test_cancel_of_finished_job_is_already_completed(fal: FalEmulator) -> 
     job = await submit_job_async(config, VideoGenerationRequest(prompt="p"))
     assert isinstance(job, JobRef)
     await wait_for_job_async(job, config)
-    assert await cancel_job_async(job, config) is True
+    ctx = AttemptContext(request_id="tg_x", operation="video", config=config, provider="fal")
+    assert await get_handler("fal").cancel(ctx, job) == "already_completed"
     assert fal.last(r"/cancel$", "PUT").status == 400
+
+
+async def test_cancel_outcomes_of_the_handler(fal: FalEmulator) -> None:
+    fal.job_script = JobScript.success(running=30.0)
+    config = video_config(fal)
+    ctx = AttemptContext(request_id="tg_x", operation="video", config=config, provider="fal")
+    handler = get_handler("fal")
+    job = await submit_job_async(config, VideoGenerationRequest(prompt="p"))
+    assert isinstance(job, JobRef)
+    assert await handler.cancel(ctx, job) == "cancelled"
+    gone = job.model_copy(update={"provider_request_id": "nope", "endpoints": {}})
+    assert await handler.cancel(ctx, gone) == "not_found"
+    fal.inject_status(200, {"status": "IN_PROGRESS"}, path=r"/cancel$")
+    assert await handler.cancel(ctx, job) is False  # an answer that confirms nothing
 
 
 async def test_cancel_of_unknown_job_is_not_confirmed(fal: FalEmulator) -> None:
@@ -435,10 +459,9 @@ async def test_cancel_of_unknown_job_is_not_confirmed(fal: FalEmulator) -> None:
         request_id="tg_x",
         base_url=fal.base_url,
     )
-    assert await cancel_job_async(job, config) is False
-    assert fal.last(r"/cancel$", "PUT").path == "/fal-ai/veo3.1/requests/does-not-exist/cancel"
     ctx = AttemptContext(request_id="tg_x", operation="video", config=config, provider="fal")
-    assert await get_handler("fal").cancel(ctx, job) is False
+    assert await get_handler("fal").cancel(ctx, job) == "not_found"
+    assert fal.last(r"/cancel$", "PUT").path == "/fal-ai/veo3.1/requests/does-not-exist/cancel"
 
 
 async def test_timeout_with_unconfirmed_cancel_keeps_the_job(fal: FalEmulator) -> None:

@@ -10,13 +10,31 @@ Steps (see :mod:`tarash.tarash_gateway.providers.base`):
   :class:`JobRef` carrying fal's absolute status/response/cancel URLs.
 * **watch** — fal's status stream (``…/status/stream``, server-sent events):
   one request per job, completion noticed at once; if the stream is refused,
-  breaks or all stream slots are taken, the orchestrator polls ``status``.
+  breaks, stays silent longer than its idle timeout (at most 15 s and a quarter
+  of what is left of the attempt) or all stream slots are taken, the
+  orchestrator polls ``status``.
 * **status** — ``IN_QUEUE`` (queue position), ``IN_PROGRESS`` (new log lines,
   a percentage when the logs carry one), ``COMPLETED`` (with ``error`` /
   ``error_type`` → failed with a typed error).
 * **result** — ``GET`` the response URL; images / video / audio converted.
-* **cancel** — ``PUT`` the cancel URL; ``CANCELLATION_REQUESTED`` and
-  ``ALREADY_COMPLETED`` both mean nothing keeps running.
+* **cancel** — ``PUT`` the cancel URL; the outcome is ``"cancelled"``
+  (``CANCELLATION_REQUESTED``), ``"already_completed"`` (400
+  ``ALREADY_COMPLETED``: the result may still be fetched), ``"not_found"`` (404)
+  or ``False`` (not confirmed).
+
+Per-job state lives with the job, never on the (process-wide) handler or
+session: the log cursor (which log lines were reported) and "this job's
+status stream is refused" are kept in ``JobRef.data`` (``log_cursor``,
+``status_stream``), so a job resumed in another process starts afresh and two
+observers of two jobs never share anything.
+
+Submission outcome: transport errors of the submit reach the orchestrator
+unchanged (``ConnectError`` / ``ConnectTimeout``: never sent; read timeouts,
+resets, protocol errors: the outcome is unknown); a 200 whose body cannot be
+read becomes a retryable :class:`HTTPConnectionError` with ``request_sent=True``
+(fal most likely accepted the job). Every submission carries our request id in
+the ``X-Tarash-Request-Id`` header, so a proxy or emulator can tell a resend
+of one logical request from a new one.
 
 How the SDK is used and how ``base_url`` is honoured: :mod:`.session`.
 """
@@ -26,6 +44,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
@@ -52,6 +71,7 @@ from tarash.tarash_gateway.models import (
 from tarash.tarash_gateway.providers.base import (
     AttemptContext,
     BaseProviderHandler,
+    CancelOutcome,
     Prepared,
     Submission,
     walk_media,
@@ -69,7 +89,9 @@ from tarash.tarash_gateway.providers.fal.session import (
     FalProtocolError,
     FalSession,
     FalSettings,
+    GateTimeout,
     fal_http_error,
+    gate_wait,
     parse_json,
 )
 from tarash.tarash_gateway.providers.field_mappers import FieldMapper, match_model_key
@@ -78,18 +100,43 @@ __all__ = ["FalProviderHandler"]
 
 _LOG = "providers.fal"
 _PERCENT_RE = re.compile(r"(?<![\d.])(\d{1,3}(?:\.\d+)?)\s?%")
-_MAX_CURSORS = 20_000
-_STATUS_TIMEOUT_CAP = 30.0
-_STREAM_RECONNECTS = 3
+_STATUS_TIMEOUT_CAP = 15.0
+_CANCEL_TIMEOUT = 15.0
+_CANCEL_GATE_WAIT = 5.0
+_STREAM_IDLE_SHARE = 0.25
 _MAX_AUDIO_BYTES = 200 * 1024 * 1024
+REQUEST_ID_HEADER = "X-Tarash-Request-Id"
+"""Our request id on every submission (one logical request → one id, across resends)."""
+GATE_WAIT_KEY = "tarash_gate_wait_s"
+"""Key of the seconds a request waited for a gate slot: in ``JobRef.data`` (the
+submission's wait) and in ``JobStatus.raw`` (a status poll's wait), when non-zero."""
+_CURSOR_KEY = "log_cursor"
+_STREAM_KEY = "status_stream"
 
 
 @dataclass
 class _LogCursor:
-    """Which log lines of a job were already reported (fal may send them cumulatively)."""
+    """Which log lines of a job were already reported (fal may send them cumulatively).
+
+    ``last`` is a CRC of the last reported entry (stable across processes), so the
+    cursor fits in ``JobRef.data`` as two numbers.
+    """
 
     count: int = 0
-    last: tuple[Any, Any] | None = None
+    last: int | None = None
+
+    @classmethod
+    def of(cls, job: JobRef) -> _LogCursor:
+        """The cursor kept in ``job.data`` (a fresh one when absent or unreadable)."""
+        raw = job.data.get(_CURSOR_KEY)
+        if isinstance(raw, list) and len(raw) == 2 and isinstance(raw[0], int):
+            return cls(raw[0], raw[1] if isinstance(raw[1], int) else None)
+        return cls()
+
+    def save(self, job: JobRef) -> None:
+        """Keep the cursor with the job (``JobRef.data`` is the job's own mutable dict)."""
+        if self.count:
+            job.data[_CURSOR_KEY] = [self.count, self.last]
 
     def advance(self, logs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The entries of ``logs`` not reported yet (handles cumulative and incremental lists)."""
@@ -111,8 +158,8 @@ class _LogCursor:
         return new
 
 
-def _log_key(entry: dict[str, Any]) -> tuple[Any, Any]:
-    return (entry.get("timestamp"), entry.get("message"))
+def _log_key(entry: dict[str, Any]) -> int:
+    return zlib.crc32(f"{entry.get('timestamp')}\x00{entry.get('message')}".encode())
 
 
 def _log_lines(logs: list[dict[str, Any]]) -> list[str]:
@@ -141,9 +188,6 @@ class FalProviderHandler(BaseProviderHandler):
     )  # read by the SDK itself
     # Status/result/cancel URLs of a stored JobRef get the key: only fal's own hosts.
     job_endpoint_hosts: ClassVar[tuple[str, ...] | None] = ("fal.run", "fal.ai", "fal.media")
-
-    def __init__(self) -> None:
-        self._cursors: dict[str, _LogCursor] = {}
 
     # ------------------------------------------------------------------ credentials + clients
 
@@ -225,7 +269,13 @@ class FalProviderHandler(BaseProviderHandler):
                 return cached
             data, content_type = await media.read(ctx.config.max_input_bytes)
             file_name = media.path.name if media.path else f"input{extension_for(content_type)}"
-            url = await session.upload(data, content_type, file_name, ctx.http_timeout())
+            url = await session.upload(
+                data,
+                content_type,
+                file_name,
+                ctx.http_timeout(),
+                wait_limit=session.wait_limit(ctx.remaining()),
+            )
             uploaded[id(media)] = url
             log_debug(
                 "Uploaded media to fal storage",
@@ -235,7 +285,7 @@ class FalProviderHandler(BaseProviderHandler):
             return url
 
         payload = await walk_media(prepared.payload, to_url)
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = {REQUEST_ID_HEADER: ctx.request_id}
         if session.settings.priority:
             headers["X-Fal-Queue-Priority"] = session.settings.priority
         if session.settings.start_timeout:
@@ -247,18 +297,27 @@ class FalProviderHandler(BaseProviderHandler):
             headers=headers,
             timeout=ctx.http_timeout(),
             high_priority=False,
+            wait_limit=session.wait_limit(ctx.remaining()),
         )
-        data = parse_json(response)
+        try:
+            data = parse_json(response)
+        except FalProtocolError as exc:
+            raise _unknown_submission(ctx, f"its body could not be read ({exc})") from None
         request_id = data.get("request_id")
         if not isinstance(request_id, str) or not request_id:
-            raise FalProtocolError("fal queue submission response has no request_id", data)
+            raise _unknown_submission(ctx, "its body has no request_id")
         base = session.endpoints.request_url(ctx.model, request_id)
         endpoints = {
             "status": str(data.get("status_url") or f"{base}/status"),
             "response": str(data.get("response_url") or base),
             "cancel": str(data.get("cancel_url") or f"{base}/cancel"),
         }
-        return ctx.job(request_id, endpoints=endpoints, data={"app_id": ctx.model})
+        job_data: dict[str, Any] = {"app_id": ctx.model}
+        waited = gate_wait(response)
+        if waited:
+            job_data[GATE_WAIT_KEY] = round(waited, 4)
+            ctx.gate_wait_seconds += waited  # → AttemptMetadata.gate_wait_seconds
+        return ctx.job(request_id, endpoints=endpoints, data=job_data)
 
     # ------------------------------------------------------------------ 3. status / watch
 
@@ -271,21 +330,17 @@ class FalProviderHandler(BaseProviderHandler):
         )
         return {"status": f"{base}/status", "response": base, "cancel": f"{base}/cancel"}[which]
 
-    def _cursor(self, job: JobRef) -> _LogCursor:
-        cursor = self._cursors.get(job.provider_request_id)
-        if cursor is None:
-            if len(self._cursors) >= _MAX_CURSORS:
-                self._cursors.pop(next(iter(self._cursors)))
-            cursor = self._cursors[job.provider_request_id] = _LogCursor()
-        return cursor
-
     def _to_status(
         self, ctx: AttemptContext, job: JobRef, data: dict[str, Any], cursor: _LogCursor
     ) -> JobStatus:
         state = data.get("status")
         raw_logs = data.get("logs")
-        logs = [e for e in raw_logs if isinstance(e, dict)] if isinstance(raw_logs, list) else []
-        lines = _log_lines(cursor.advance(logs))
+        if isinstance(raw_logs, list) and raw_logs:
+            logs = [e for e in raw_logs if isinstance(e, dict)]
+            lines = _log_lines(cursor.advance(logs))
+            cursor.save(job)
+        else:
+            lines = []
         if state == "IN_QUEUE":
             position = data.get("queue_position")
             return JobStatus(
@@ -325,18 +380,29 @@ class FalProviderHandler(BaseProviderHandler):
             "GET",
             _with_logs(self._endpoint(ctx, job, "status")),
             timeout=ctx.http_timeout(_STATUS_TIMEOUT_CAP),
+            wait_limit=session.wait_limit(ctx.remaining()),
         )
-        status = self._to_status(ctx, job, parse_json(response), self._cursor(job))
-        if status.is_terminal:
-            self._cursors.pop(job.provider_request_id, None)
-        return status
+        data = parse_json(response)
+        waited = gate_wait(response)
+        if waited:
+            data[GATE_WAIT_KEY] = round(waited, 4)
+            ctx.gate_wait_seconds += waited
+        return self._to_status(ctx, job, data, _LogCursor.of(job))
 
     def watch(self, ctx: AttemptContext, job: JobRef) -> AsyncIterator[JobStatus] | None:
-        """fal's status stream (SSE); ``None`` (→ polling) when streaming is off for the config."""
+        """fal's status stream (SSE); ``None`` (→ polling) when streaming is off for the
+        config or this job's stream was refused before."""
         session = self.session(ctx.config)
-        if session.settings.max_streams == 0 or not session.stream_supported:
+        if session.settings.max_streams == 0 or job.data.get(_STREAM_KEY) == "unsupported":
             return None
         return self._watch(ctx, job)
+
+    @staticmethod
+    def stream_idle_timeout(ctx: AttemptContext, session: FalSession) -> float:
+        """How long a silent status stream is trusted: shorter than what is left of the
+        attempt, so polling still has time to notice the job's end."""
+        share = _STREAM_IDLE_SHARE * ctx.remaining()
+        return max(0.5, min(session.settings.stream_idle_timeout, share))
 
     async def _watch(self, ctx: AttemptContext, job: JobRef) -> AsyncIterator[JobStatus]:
         import httpx
@@ -345,84 +411,82 @@ class FalProviderHandler(BaseProviderHandler):
         session = self.session(ctx.config)
         shard = session.acquire_stream()
         if shard is None:
-            return  # streams off or all slots taken: the orchestrator polls instead
+            return  # all stream slots are taken: the orchestrator polls instead
         url = _with_logs(self._endpoint(ctx, job, "status"), stream=True)
-        cursor = self._cursor(job)  # shared with polling, should the stream break
+        cursor = _LogCursor.of(job)  # kept in job.data: polling continues from it
         final: JobStatus | None = None
-        idle = session.settings.stream_idle_timeout
+        idle = self.stream_idle_timeout(ctx, session)
+        timeout = httpx.Timeout(connect=min(15.0, idle), read=idle, write=15.0, pool=idle)
         try:
-            for _attempt in range(_STREAM_RECONNECTS + 1):
-                timeout = httpx.Timeout(
-                    connect=min(15.0, ctx.http_timeout()), read=idle, write=30.0, pool=30.0
-                )
-                try:
-                    async with shard.client.stream("GET", url, timeout=timeout) as response:
-                        if response.status_code >= 400:
-                            await response.aread()
-                            raise fal_http_error(response)
-                        events = EventSource(response).aiter_sse()
-                        async for event in events:
-                            if not event.data:
-                                continue
-                            data = json.loads(event.data)
-                            if not isinstance(data, dict):
-                                raise FalProtocolError("status stream event is not an object", data)
-                            status = self._to_status(ctx, job, data, cursor)
-                            if status.is_terminal:
-                                final = status
-                                break
-                            yield status
-                        if final is not None:
-                            await _drain(events)
-                except httpx.ReadTimeout:
-                    log_debug(
-                        "fal status stream idle; reconnecting",
-                        {"request_id": ctx.request_id, "job": job.provider_request_id},
-                        _LOG,
-                    )
-                    continue
-                break
+            async with session.open_stream(shard, url, timeout) as response:
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise fal_http_error(response)
+                events = EventSource(response).aiter_sse()
+                async for event in events:
+                    if not event.data:
+                        continue
+                    data = json.loads(event.data)
+                    if not isinstance(data, dict):
+                        raise FalProtocolError("status stream event is not an object", data)
+                    status = self._to_status(ctx, job, data, cursor)
+                    if status.is_terminal:
+                        final = status
+                        break
+                    yield status
+                if final is not None:
+                    await _drain(events)
+        except httpx.ReadTimeout:
+            raise HTTPConnectionError(
+                f"fal status stream was silent for {idle:.1f}s; polling instead",
+                ctx.provider,
+                ctx.model,
+                job.provider_request_id,
+                retryable=True,
+            ) from None
         except TarashException:
             raise
         except Exception as exc:
-            raise self._stream_failure(ctx, session, exc) from exc
+            raise self._stream_failure(ctx, job, exc) from exc
         finally:
             session.release_stream(shard)
         if final is not None:
-            self._cursors.pop(job.provider_request_id, None)
             yield final
+        # A stream that ended without a final status: the orchestrator polls on.
 
-    def _stream_failure(
-        self, ctx: AttemptContext, session: FalSession, exc: Exception
-    ) -> TarashException:
+    def _stream_failure(self, ctx: AttemptContext, job: JobRef, exc: Exception) -> TarashException:
         """Auth errors stop; anything else makes the orchestrator fall back to polling."""
         mapped = self.map_error(exc, ctx)
         status_code = getattr(exc, "status_code", None)
         if status_code in (404, 405, 501):
-            session.stream_supported = False  # this endpoint has no stream: poll from now on
+            job.data[_STREAM_KEY] = "unsupported"  # no stream for this job: poll from now on
         if mapped is not None and mapped.retryable is False and status_code in (401, 403):
             return mapped
         return HTTPConnectionError(
             f"fal status stream failed ({type(exc).__name__}: {exc}); polling instead",
             ctx.provider,
             ctx.model,
+            job.provider_request_id,
             retryable=True,
         )
 
     # ------------------------------------------------------------------ 4. result
 
     async def result(self, ctx: AttemptContext, job: JobRef) -> BaseGenerationResponse:
-        self._cursors.pop(job.provider_request_id, None)
         session = self.session(ctx.config)
         response = await session.request(
-            "GET", self._endpoint(ctx, job, "response"), timeout=ctx.http_timeout()
+            "GET",
+            self._endpoint(ctx, job, "response"),
+            timeout=ctx.http_timeout(),
+            wait_limit=session.wait_limit(max(ctx.remaining(), 2 * _CANCEL_GATE_WAIT)),
         )
         data = parse_json(response)
         if ctx.operation == "video":
             return self._video_response(ctx, job, data)
         if ctx.operation == "image":
             return self._image_response(ctx, job, data)
-        return await fal_tts.response(ctx, job, data, _MAX_AUDIO_BYTES)
+        async with session.transfer_slot(session.wait_limit(ctx.remaining())):
+            return await fal_tts.response(ctx, job, data, _MAX_AUDIO_BYTES)
 
     def _empty(self, ctx: AttemptContext, job: JobRef, what: str, data: Any) -> TarashException:
         return GenerationFailedError(
@@ -506,33 +570,45 @@ class FalProviderHandler(BaseProviderHandler):
 
     # ------------------------------------------------------------------ 5. cancel
 
-    async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool:
+    async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool | CancelOutcome:
+        """Ask fal to cancel ``job``: ``"cancelled"``, ``"already_completed"`` (its result
+        may still be fetched), ``"not_found"``, or ``False`` when fal did not confirm.
+
+        Other HTTP errors (5xx, 429, auth) are raised, typed by the orchestrator.
+        Outcome names and codes: fal.ai/docs/inference-api/queue/cancel (202
+        ``CANCELLATION_REQUESTED``, 400 ``ALREADY_COMPLETED``, 404 ``NOT_FOUND``), as
+        summarised in /work/shared/research/provider-wire-protocols.md §1 (Dec 2026).
+        """
         from fal_client import FalClientHTTPError
 
-        self._cursors.pop(job.provider_request_id, None)
         session = self.session(ctx.config)
         try:
             response = await session.request(
-                "PUT", self._endpoint(ctx, job, "cancel"), timeout=ctx.http_timeout(15.0)
+                "PUT",
+                self._endpoint(ctx, job, "cancel"),
+                timeout=_CANCEL_TIMEOUT,
+                wait_limit=min(session.settings.max_gate_wait, _CANCEL_GATE_WAIT),
             )
         except FalClientHTTPError as exc:
             body = _json_or_none(exc.response)
-            outcome = body.get("status") if isinstance(body, dict) else None
-            if outcome == "ALREADY_COMPLETED":
+            state = body.get("status") if isinstance(body, dict) else None
+            if state == "ALREADY_COMPLETED":
                 log_info(
                     "fal job had already completed when cancelled",
                     {"request_id": ctx.request_id, "job": job.provider_request_id},
                     _LOG,
                 )
-                return True
+                return "already_completed"
             if exc.status_code == 404:
-                return False
+                return "not_found"
             raise
         body = _json_or_none(response)
-        outcome = body.get("status") if isinstance(body, dict) else None
-        return outcome in ("CANCELLATION_REQUESTED", "ALREADY_COMPLETED") or (
-            outcome is None and response.status_code in (200, 202)
-        )
+        state = body.get("status") if isinstance(body, dict) else None
+        if state == "CANCELLATION_REQUESTED":
+            return "cancelled"
+        if state == "ALREADY_COMPLETED":
+            return "already_completed"
+        return False
 
     # ------------------------------------------------------------------ errors
 
@@ -559,6 +635,12 @@ class FalProviderHandler(BaseProviderHandler):
                 provider=ctx.provider,
                 model=ctx.model,
             )
+        if isinstance(exc, GateTimeout):
+            error = HTTPConnectionError(
+                str(exc), ctx.provider, ctx.model, retryable=True, request_sent=False
+            )
+            ctx.gate_wait_seconds += exc.waited
+            return error
         if isinstance(exc, FalProtocolError):
             return GenerationFailedError(  # an answer we cannot read: outcome unknown
                 str(exc), ctx.provider, ctx.model, raw_response=exc.raw, request_sent=True
@@ -574,6 +656,19 @@ class FalProviderHandler(BaseProviderHandler):
                 f"fal sent malformed JSON: {exc}", ctx.provider, ctx.model, request_sent=True
             )
         return None
+
+
+def _unknown_submission(ctx: AttemptContext, why: str) -> HTTPConnectionError:
+    """fal answered 200 to a submission we cannot read: it most likely accepted the job."""
+    error = HTTPConnectionError(
+        f"fal answered the submission with HTTP 200 but {why}; the job may have been "
+        "accepted (outcome unknown)",
+        ctx.provider,
+        ctx.model,
+        retryable=True,
+        request_sent=True,
+    )
+    return error
 
 
 async def _drain(events: AsyncIterator[Any], budget: float = 0.05) -> None:
