@@ -37,6 +37,7 @@ async def test_sync_api_from_a_running_loops_worker_thread() -> None:
     assert response.images
 
 
+@pytest.mark.filterwarnings("ignore::tarash.tarash_gateway._sync.BlockingCallInEventLoopWarning")
 async def test_sync_api_called_directly_inside_a_running_loop() -> None:
     # Jupyter / FastAPI style: the caller's thread has a running loop; no asyncio.run inside.
     response = _one("inside loop")
