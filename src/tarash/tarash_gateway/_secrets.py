@@ -124,3 +124,42 @@ def redact_value(value: Any, *, max_str: int = 500, _depth: int = 0) -> Any:
         return value
     text = redact_text(repr(value))
     return f"{text[:max_str]}…" if len(text) > max_str else text
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot travel in an HTTP header, or None when it can.
+
+    HTTP/1.1 and HTTP/2 header values are ASCII without control characters; an API key with
+    a curly quote pasted from a document or a trailing newline read from a file otherwise
+    fails deep inside the HTTP client (or worse, splits a header). The answer never
+    contains the value itself, so it is safe in an error message.
+    """
+    for index, char in enumerate(value):
+        code = ord(char)
+        if code > 0x7E:
+            return (
+                f"contains a non-ASCII character (U+{code:04X}) at position {index}; "
+                "HTTP headers carry ASCII only (a pasted curly quote or dash?)"
+            )
+        if code < 0x20 or code == 0x7F:
+            name = {0: "NUL", 9: "tab", 10: "newline", 13: "carriage return"}.get(
+                code, f"control character 0x{code:02X}"
+            )
+            return (
+                f"contains a {name} at position {index}; HTTP headers cannot carry it "
+                "(strip the key read from a file or environment variable)"
+            )
+    return None
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent as UTF-8 text (a lone surrogate), or None when it can."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"contains a lone surrogate (U+{ord(value[exc.start]):04X}) at position "
+            f"{exc.start}, which is not valid Unicode and cannot be encoded as UTF-8 "
+            "(decode the source text with errors='replace' or fix it)"
+        )
+    return None

@@ -28,7 +28,14 @@ from pydantic import (
     model_validator,
 )
 
-from tarash.tarash_gateway._secrets import redact_value, register_secret, register_secrets_in
+from tarash.tarash_gateway._secrets import (
+    header_value_problem,
+    is_secret_key,
+    redact_value,
+    register_secret,
+    register_secrets_in,
+    text_problem,
+)
 from tarash.tarash_gateway.defaults import default_model
 from tarash.tarash_gateway.jobs import JobRef, Operation, utcnow
 from tarash.tarash_gateway.media import (
@@ -285,7 +292,11 @@ ConfigT = TypeVar("ConfigT", bound="BaseGenerationConfig")
 class BaseGenerationConfig(BaseModel):
     """Fields shared by every config (see the concrete configs for defaults)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # hide_input_in_errors: a rejected config (a misspelt ``apikey=``, a malformed key)
+    # must not copy the key into pydantic's error text or ``errors()``.
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", validate_default=True, hide_input_in_errors=True
+    )
 
     _default_operation: ClassVar[str] = "video"
 
@@ -323,25 +334,54 @@ class BaseGenerationConfig(BaseModel):
     @classmethod
     def _register_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            register_secret(value.get_secret_value())
+            key = value.get_secret_value()
+            register_secret(key)
+            problem = header_value_problem(key)
+            if problem:  # fails here, not as an encoding error inside the HTTP client
+                raise ValueError(f"api_key {problem}")
         return value
 
     @field_validator("provider_config", mode="after")
     @classmethod
     def _register_provider_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
         register_secrets_in(value)
+        headers = value.get("headers")
+        if isinstance(headers, Mapping):
+            for name, item in headers.items():
+                if not isinstance(item, str):
+                    continue
+                problem = header_value_problem(str(name)) or header_value_problem(item)
+                if problem:
+                    raise ValueError(f"provider_config header {str(name)[:40]!r} {problem}")
         return value
 
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^[a-z][a-z0-9+.-]*://", value):
-            raise ValueError(f"base_url must be an absolute URL, got {value!r}")
+            raise ValueError("base_url must be an absolute URL (scheme://host…)")
+        if value is not None and any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+            raise ValueError("base_url contains whitespace or a control character")
         if value is not None:  # user:password@host or ?key=… must never reach a log line
             parsed = urlsplit(value)
             register_secret(parsed.password)
             register_secrets_in(dict(parse_qsl(parsed.query)))
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wrap_secret_inputs(cls, data: Any) -> Any:
+        # A raw key string would be copied into pydantic's ``errors()[i]["input"]`` when any
+        # check on it fails (or when it is passed under a misspelt name such as ``apikey``);
+        # as a SecretStr it shows as '**********' there.
+        if isinstance(data, Mapping) and any(
+            isinstance(v, str) and is_secret_key(str(k)) for k, v in data.items()
+        ):
+            return {
+                k: SecretStr(v) if isinstance(v, str) and is_secret_key(str(k)) else v
+                for k, v in data.items()
+            }
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -445,6 +485,16 @@ class BaseGenerationRequest(BaseModel):
         out["extra_params"] = extra
         return out
 
+    @model_validator(mode="after")
+    def _check_text_encodable(self) -> BaseGenerationRequest:
+        # A lone surrogate (e.g. half of an emoji cut by a bad slice, or bytes decoded with
+        # surrogateescape) cannot be encoded to JSON/UTF-8: fail here, before any network.
+        for name in type(self).model_fields:
+            problem = _first_text_problem(getattr(self, name))
+            if problem:
+                raise ValueError(f"{name} {problem}")
+        return self
+
     def set_fields(self) -> dict[str, Any]:
         """Fields whose value differs from the default (what the caller actually asked for)."""
         out: dict[str, Any] = {}
@@ -453,6 +503,25 @@ class BaseGenerationRequest(BaseModel):
             if value is not None and value != default:
                 out[name] = value
         return out
+
+
+def _first_text_problem(value: Any, depth: int = 0) -> str | None:
+    """The first unencodable string in a field value (strings, lists, dicts; bounded depth)."""
+    if isinstance(value, str):
+        return text_problem(value)
+    if depth > 8:
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            problem = _first_text_problem(key, depth + 1) or _first_text_problem(item, depth + 1)
+            if problem:
+                return problem
+    elif isinstance(value, list | tuple):
+        for item in value:
+            problem = _first_text_problem(item, depth + 1)
+            if problem:
+                return problem
+    return None
 
 
 _DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
