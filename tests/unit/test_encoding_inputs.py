@@ -74,13 +74,13 @@ def test_base_url_with_control_characters_is_rejected() -> None:
 )
 def test_lone_surrogates_in_text_are_rejected(build: object) -> None:
     # Ours says "lone surrogate"; pydantic's own str check (constrained fields) says "unicode".
-    with pytest.raises(pydantic.ValidationError, match="lone surrogate|unicode"):
+    with pytest.raises(pydantic.ValidationError, match=r"lone surrogate|unicode"):
         build()  # type: ignore[operator]
 
 
 def test_lone_surrogate_assigned_later_is_rejected_too() -> None:
     request = TTSRequest(text="fine")
-    with pytest.raises(pydantic.ValidationError, match="lone surrogate|unicode"):
+    with pytest.raises(pydantic.ValidationError, match=r"lone surrogate|unicode"):
         request.text = "bad \ud800"
 
 
