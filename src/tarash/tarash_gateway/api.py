@@ -8,9 +8,12 @@ also work inside a thread whose own loop is running.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable, Coroutine
+from typing import Any, ParamSpec, TypeVar
 
 from tarash.tarash_gateway import orchestrator as _orchestrator
+from tarash.tarash_gateway._secrets import scrub_exception
 from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.jobs import JobRef, JobStatus
 from tarash.tarash_gateway.logging import log_info
@@ -70,6 +73,30 @@ __all__ = [
 
 _LOG = "api"
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _scrubbed(
+    func: Callable[_P, Coroutine[Any, Any, _R]],
+) -> Callable[_P, Coroutine[Any, Any, _R]]:
+    """Mask API keys in every exception leaving the public API, its whole chain included.
+
+    Our typed errors are raised ``from`` the SDK's exception, whose message, body or gRPC
+    details may repeat a key the provider echoed back; ``traceback.format_exception`` and
+    error trackers print that chain.
+    """
+
+    @functools.wraps(func)
+    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return await func(*args, **kwargs)
+        except BaseException as exc:
+            scrub_exception(exc)
+            raise
+
+    return wrapper
+
 
 def _log_request(kind: str, config: BaseGenerationConfig, request: BaseGenerationRequest) -> None:
     log_info(f"{kind} request received", {"config": config, "request": request}, _LOG)
@@ -112,6 +139,7 @@ def get_provider_field_mapping(provider: str) -> dict[str, dict[str, FieldMapper
 # ---------------------------------------------------------------------------- video
 
 
+@_scrubbed
 async def generate_video_async(
     config: VideoGenerationConfig,
     request: VideoGenerationRequest,
@@ -139,6 +167,7 @@ def generate_video(
 # ---------------------------------------------------------------------------- image
 
 
+@_scrubbed
 async def generate_image_async(
     config: ImageGenerationConfig,
     request: ImageGenerationRequest,
@@ -168,6 +197,7 @@ def generate_image(
 # ---------------------------------------------------------------------------- audio
 
 
+@_scrubbed
 async def generate_tts_async(
     config: AudioGenerationConfig,
     request: TTSRequest,
@@ -188,6 +218,7 @@ def generate_tts(
     return run_sync(generate_tts_async(config, request, on_progress))
 
 
+@_scrubbed
 async def generate_sts_async(
     config: AudioGenerationConfig,
     request: STSRequest,
@@ -211,6 +242,7 @@ def generate_sts(
 # ---------------------------------------------------------------------------- durable jobs
 
 
+@_scrubbed
 async def submit_job_async(
     config: BaseGenerationConfig, request: BaseGenerationRequest
 ) -> JobRef | BaseGenerationResponse:
@@ -227,6 +259,7 @@ def submit_job(
     return run_sync(submit_job_async(config, request))
 
 
+@_scrubbed
 async def wait_for_job_async(
     job: JobRef,
     config: BaseGenerationConfig | None = None,
@@ -243,6 +276,7 @@ def wait_for_job(
     return run_sync(wait_for_job_async(job, config, on_progress))
 
 
+@_scrubbed
 async def get_job_status_async(
     job: JobRef, config: BaseGenerationConfig | None = None
 ) -> JobStatus:
@@ -255,6 +289,7 @@ def get_job_status(job: JobRef, config: BaseGenerationConfig | None = None) -> J
     return run_sync(get_job_status_async(job, config))
 
 
+@_scrubbed
 async def cancel_job_async(job: JobRef, config: BaseGenerationConfig | None = None) -> bool:
     """Cancel an accepted job upstream; True when the provider confirmed."""
     return await _orchestrator.cancel_job(job, config)

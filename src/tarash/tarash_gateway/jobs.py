@@ -76,6 +76,30 @@ class JobRef(BaseModel):
     submitted_at: datetime = Field(default_factory=utcnow)
     data: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("base_url", mode="after")
+    @classmethod
+    def _no_url_credentials(cls, value: str | None) -> str | None:
+        # A reference is stored (SQLite, a queue, a database row): never with user:pass@
+        # or ?key=… from the config's base URL; the config supplies them again on resume.
+        from tarash.tarash_gateway._secrets import strip_url_credentials
+
+        return strip_url_credentials(value) if value else value
+
+    @field_validator("endpoints", mode="after")
+    @classmethod
+    def _no_endpoint_credentials(cls, value: dict[str, str]) -> dict[str, str]:
+        from tarash.tarash_gateway._secrets import strip_url_credentials
+
+        return {k: strip_url_credentials(v) for k, v in value.items()}
+
+    @field_validator("data", mode="after")
+    @classmethod
+    def _no_secrets_in_data(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from tarash.tarash_gateway._secrets import scrub_secrets
+
+        cleaned: dict[str, Any] = scrub_secrets(value)
+        return cleaned
+
     def to_json(self) -> str:
         """JSON text of the reference (store it anywhere)."""
         return self.model_dump_json()

@@ -24,6 +24,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    field_serializer,
     field_validator,
     model_validator,
 )
@@ -31,9 +32,12 @@ from pydantic import (
 from tarash.tarash_gateway._secrets import (
     header_value_problem,
     is_secret_key,
+    redact_text,
     redact_value,
     register_secret,
     register_secrets_in,
+    scrub_secrets,
+    strip_url_credentials,
     text_problem,
 )
 from tarash.tarash_gateway.defaults import default_model
@@ -392,6 +396,11 @@ class BaseGenerationConfig(BaseModel):
                 return {**data, "model": model}
         return data
 
+    @field_serializer("base_url", when_used="json")
+    def _serialize_base_url(self, value: str | None) -> str | None:
+        # Like api_key (dumped as '**********'): JSON output never carries user:pass@ or ?key=.
+        return strip_url_credentials(value) if value else value
+
     def api_key_value(self) -> str | None:
         """The API key in clear (for handing to an SDK; never log it)."""
         return self.api_key.get_secret_value() if self.api_key else None
@@ -412,6 +421,8 @@ class BaseGenerationConfig(BaseModel):
         for name, value in super().__repr_args__():
             if name == "provider_config" and value:
                 yield name, redact_value(value)
+            elif name == "base_url" and value:
+                yield name, strip_url_credentials(value)
             elif name == "fallback_configs" and not value:
                 continue
             else:
@@ -630,6 +641,11 @@ class AttemptMetadata(BaseModel):
     is_mock: bool = False
     cancelled_upstream: bool | None = None
 
+    @field_validator("error_message", "request_id", mode="after")
+    @classmethod
+    def _no_secrets(cls, value: str | None) -> str | None:
+        return redact_text(value) if value else value
+
     @property
     def duration_seconds(self) -> float | None:
         """Wall time of the attempt."""
@@ -846,6 +862,18 @@ class BaseGenerationUpdate(BaseModel, Generic[ResponseT]):
     model: str | None = None
     queue_position: int | None = None
     logs: list[str] = Field(default_factory=list)
+
+    @field_validator("error", mode="after")
+    @classmethod
+    def _no_secret_in_error(cls, value: str | None) -> str | None:
+        return redact_text(value) if value else value
+
+    @field_validator("update", "logs", mode="after")
+    @classmethod
+    def _no_secret_in_detail(cls, value: Any) -> Any:
+        # Provider status payloads and log lines may echo the key back.
+        return scrub_secrets(value)
+
     elapsed_seconds: float | None = None
     attempt: int | None = None
     config_index: int | None = Field(default=None, description="Position in the fallback chain.")
