@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Coroutine
-from typing import Any, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from tarash.tarash_gateway import orchestrator as _orchestrator
 from tarash.tarash_gateway._secrets import scrub_exception
 from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.jobs import JobRef, JobStatus
@@ -45,7 +44,9 @@ from tarash.tarash_gateway.registry import register_provider as _register_provid
 from tarash.tarash_gateway.registry import (
     register_provider_field_mapping as _register_provider_field_mapping,
 )
-from tarash.tarash_gateway.streaming import stream_tts, stream_tts_async
+
+if TYPE_CHECKING:
+    from tarash.tarash_gateway.streaming import stream_tts, stream_tts_async
 
 __all__ = [
     "cancel_job",
@@ -72,6 +73,15 @@ __all__ = [
 ]
 
 _LOG = "api"
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("stream_tts", "stream_tts_async"):
+        from tarash.tarash_gateway import streaming
+
+        return getattr(streaming, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _P = ParamSpec("_P")
 _R = TypeVar("_R")
@@ -151,7 +161,9 @@ async def generate_video_async(
         TarashException: if generation fails on every config of the chain.
     """
     _log_request("Video generation", config, request)
-    response: VideoGenerationResponse = await _orchestrator.execute(config, request, on_progress)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    response: VideoGenerationResponse = await orchestrator.execute(config, request, on_progress)
     return response
 
 
@@ -181,7 +193,9 @@ async def generate_image_async(
             does not support image generation.
     """
     _log_request("Image generation", config, request)
-    response: ImageGenerationResponse = await _orchestrator.execute(config, request, on_progress)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    response: ImageGenerationResponse = await orchestrator.execute(config, request, on_progress)
     return response
 
 
@@ -205,7 +219,9 @@ async def generate_tts_async(
 ) -> TTSResponse:
     """Text to speech; the response carries base64 audio (``audio_bytes`` decodes it)."""
     _log_request("TTS generation", config, request)
-    response: TTSResponse = await _orchestrator.execute(config, request, on_progress)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    response: TTSResponse = await orchestrator.execute(config, request, on_progress)
     return response
 
 
@@ -226,7 +242,9 @@ async def generate_sts_async(
 ) -> STSResponse:
     """Speech to speech (voice changer); the response carries base64 audio."""
     _log_request("STS generation", config, request)
-    response: STSResponse = await _orchestrator.execute(config, request, on_progress)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    response: STSResponse = await orchestrator.execute(config, request, on_progress)
     return response
 
 
@@ -249,7 +267,9 @@ async def submit_job_async(
     """Submit without waiting. Polled operations return a :class:`JobRef` to store anywhere;
     direct ones (most image/audio calls) return their response."""
     _log_request("Job submission", config, request)
-    return await _orchestrator.submit_job(config, request)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    return await orchestrator.submit_job(config, request)
 
 
 def submit_job(
@@ -266,7 +286,9 @@ async def wait_for_job_async(
     on_progress: Any = None,
 ) -> Any:
     """Resume an accepted job (in this or another process) and return its response."""
-    return await _orchestrator.wait_for_job(job, config, on_progress)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    return await orchestrator.wait_for_job(job, config, on_progress)
 
 
 def wait_for_job(
@@ -281,7 +303,9 @@ async def get_job_status_async(
     job: JobRef, config: BaseGenerationConfig | None = None
 ) -> JobStatus:
     """One status observation of an accepted job."""
-    return await _orchestrator.get_job_status(job, config)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    return await orchestrator.get_job_status(job, config)
 
 
 def get_job_status(job: JobRef, config: BaseGenerationConfig | None = None) -> JobStatus:
@@ -292,7 +316,9 @@ def get_job_status(job: JobRef, config: BaseGenerationConfig | None = None) -> J
 @_scrubbed
 async def cancel_job_async(job: JobRef, config: BaseGenerationConfig | None = None) -> bool:
     """Cancel an accepted job upstream; True when the provider confirmed."""
-    return await _orchestrator.cancel_job(job, config)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    return await orchestrator.cancel_job(job, config)
 
 
 def cancel_job(job: JobRef, config: BaseGenerationConfig | None = None) -> bool:

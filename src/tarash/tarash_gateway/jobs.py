@@ -17,14 +17,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sqlite3
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = [
     "JobRef",
@@ -64,7 +66,7 @@ class JobRef(BaseModel):
         data: Small provider-specific details needed to resume (never secrets).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     provider: str
     model: str
@@ -124,7 +126,7 @@ class JobStatus(BaseModel):
         raw: The provider's status payload.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     state: JobState
     progress_percent: int | None = Field(default=None)
@@ -159,6 +161,8 @@ StoredState = JobState | Literal["submitted", "abandoned", "cancel_requested", "
 
 class JobRecord(BaseModel):
     """A stored job with its last known state."""
+
+    model_config = ConfigDict(defer_build=True)  # schema built on first use, not at import
 
     job: JobRef
     state: StoredState = "submitted"
@@ -258,6 +262,8 @@ class SQLiteJobStore:
 
     @contextlib.contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
+        import sqlite3  # loaded with the first SQLite store, not with the package
+
         conn = sqlite3.connect(self.path, timeout=10)
         try:
             with conn:
