@@ -24,13 +24,14 @@ import binascii
 import mimetypes
 import os
 import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlparse
 
-from pydantic import BeforeValidator, HttpUrl
+from pydantic import BeforeValidator
 from typing_extensions import TypedDict
 
 __all__ = [
@@ -227,7 +228,10 @@ def coerce_media(value: Any) -> Any:
 
     Returns a URL/data-URI/base64 ``str``, a :class:`MediaContent` dict or a ``Path``.
     """
-    if isinstance(value, HttpUrl):
+    # pydantic.networks costs ~10 ms to import (it loads importlib.metadata): a value can
+    # only be an HttpUrl when some other code has imported it already.
+    networks = sys.modules.get("pydantic.networks")
+    if networks is not None and isinstance(value, networks.HttpUrl):
         return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         data = bytes(value)
