@@ -447,3 +447,27 @@ def test_the_scanner_finds_a_key_hidden_in_a_chained_sdk_exception(
     except RuntimeError as outer:
         with pytest.raises(AssertionError, match="API key leaked"):
             scan.assert_clean(exc=outer)
+
+
+def test_typed_errors_scrub_their_own_fields() -> None:
+    from tarash.tarash_gateway._secrets import register_secret
+    from tarash.tarash_gateway.exceptions import HTTPError, ValidationError
+
+    key = "sk-LEAKPROBE-fields-5566778899"
+    register_secret(key)
+    error = ValidationError(
+        f"bad {key}",
+        "p",
+        raw_response={"error": {"message": f"echo {key}", "list": [key, 1]}},
+        errors=[{"field": "api_key", "message": f"rejected {key}"}],
+    )
+    http = HTTPError("x", "p", request_id=f"req_1 {key}", raw_response=f"<html>{key}</html>")
+    for text in (
+        str(error),
+        repr(error.raw_response),
+        repr(error.errors),
+        repr(http.request_id),
+        repr(http.raw_response),
+    ):
+        assert key not in text, text
+    assert error.raw_response["error"]["list"][1] == 1  # structure kept, only strings masked

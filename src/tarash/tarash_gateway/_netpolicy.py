@@ -49,10 +49,13 @@ MAX_REDIRECTS = 5
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-# Not "global" already covers loopback, RFC 1918, link-local (169.254.169.254, the AWS/GCP/
-# Azure metadata address), CGNAT 100.64.0.0/10, ULA fc00::/7 (AWS's fd00:ec2::254), reserved
-# and unspecified ranges. These are listed explicitly as well, in case a Python version
-# classifies one of them differently.
+# Not "global" (Python's ipaddress, from the IANA special-purpose registries, RFC 6890)
+# already covers loopback, RFC 1918, link-local 169.254.0.0/16 (RFC 3927; the AWS, GCP and
+# Azure metadata address 169.254.169.254), CGNAT 100.64.0.0/10 (RFC 6598; Alibaba Cloud's
+# metadata address 100.100.100.200), ULA fc00::/7 (RFC 4193; AWS's IPv6 metadata address
+# fd00:ec2::254, per the EC2 user guide "Access instance metadata"), reserved and unspecified
+# ranges. They are listed explicitly as well, in case a Python version classifies one of them
+# differently (checked 2026-12 against CPython 3.11 ipaddress).
 _ALWAYS_BLOCKED: tuple[IPNetwork, ...] = tuple(
     ipaddress.ip_network(n)
     for n in (

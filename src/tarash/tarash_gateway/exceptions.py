@@ -139,7 +139,9 @@ class ValidationError(TarashException):
     ) -> None:
         super().__init__(message, provider, model, request_id, raw_response, retryable=retryable)
         self.field = field
-        self.errors = errors or ([{"field": field, "message": self.message}] if field else [])
+        self.errors = scrub_secrets(errors) or (
+            [{"field": field, "message": self.message}] if field else []
+        )
 
 
 class ContentModerationError(TarashException):
