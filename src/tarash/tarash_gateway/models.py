@@ -394,13 +394,18 @@ class BaseGenerationConfig(BaseModel):
         # A raw key string would be copied into pydantic's ``errors()[i]["input"]`` when any
         # check on it fails (or when it is passed under a misspelt name such as ``apikey``);
         # as a SecretStr it shows as '**********' there.
-        if isinstance(data, Mapping) and any(
-            isinstance(v, str) and is_secret_key(str(k)) for k, v in data.items()
-        ):
-            return {
-                k: SecretStr(v) if isinstance(v, str) and is_secret_key(str(k)) else v
-                for k, v in data.items()
-            }
+        # Only the key field and undeclared (misspelt) names: a declared str field whose name
+        # merely looks secret-like must keep receiving a str.
+        def wrap(name: Any, value: Any) -> bool:
+            key = str(name)
+            return (
+                isinstance(value, str)
+                and is_secret_key(key)
+                and (key == "api_key" or key not in cls.model_fields)
+            )
+
+        if isinstance(data, Mapping) and any(wrap(k, v) for k, v in data.items()):
+            return {k: SecretStr(v) if wrap(k, v) else v for k, v in data.items()}
         return data
 
     @model_validator(mode="before")
