@@ -98,3 +98,27 @@ def test_helpers_describe_the_problem_without_the_value() -> None:
     assert text_problem("ok") is None
     surrogate = text_problem("ab\ud800")
     assert surrogate is not None and "position 2" in surrogate
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="needs header_value_problem() in BaseProviderHandler.check_credentials "
+    "(providers/base.py, the lead's file): today an environment key is only checked by the "
+    "HTTP client (UnicodeEncodeError -> GenerationFailedError, newline -> HTTPConnectionError)",
+)
+@pytest.mark.parametrize("bad", ["fal-key-\u2019abcdef", "fal-key-abcdef\n"])
+async def test_a_bad_key_from_the_environment_is_a_validation_error_before_network(
+    bad: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tarash.tarash_gateway import ValidationError, generate_video_async
+    from tests.conftest import NO_RETRY
+    from tests.emulators.fal import FalEmulator
+
+    monkeypatch.setenv("FAL_KEY", bad)
+    with FalEmulator() as fal:
+        config = VideoGenerationConfig(
+            provider="fal", model="fal-ai/veo3", base_url=fal.base_url, retry=NO_RETRY, timeout=5
+        )
+        with pytest.raises(ValidationError, match="FAL_KEY"):
+            await generate_video_async(config, VideoGenerationRequest(prompt="p"))
+        assert fal.requests == []
