@@ -12,6 +12,10 @@ import pytest
 os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost"
 for _var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy"):
     os.environ.pop(_var, None)
+# The emulators serve media from 127.0.0.1: allow the gateway's own downloads from there
+# (everything else private stays blocked; tests/unit/test_media_policy.py checks both).
+os.environ["TARASH_ALLOW_PRIVATE_MEDIA_HOSTS"] = "127.0.0.1,localhost"
+os.environ.pop("TARASH_SERVER_MODE", None)
 # Provider keys from the developer's shell must never leak into tests.
 for _var in (
     "FAL_KEY",

@@ -149,6 +149,9 @@ class Cli:
             PYTHONIOENCODING="utf-8",
             PYTHONPYCACHEPREFIX=str(PYCACHE),
             COLUMNS="200",
+            # Emulators serve results from 127.0.0.1; the gateway's own downloads refuse
+            # private addresses unless allowed (see tests/unit/test_media_policy.py).
+            TARASH_ALLOW_PRIVATE_MEDIA_HOSTS="127.0.0.1,localhost",
         )
         env.pop("NO_COLOR", None)
         env.pop("PYTHONDONTWRITEBYTECODE", None)

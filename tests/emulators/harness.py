@@ -873,13 +873,20 @@ class Emulator:
     default_job_script: JobScript = JobScript.success(queued=0.05, running=0.1)
     max_body_size: int = 256 * 1024 * 1024
     shutdown_timeout: float = 0.5
+    echo_key_in_errors: bool = False
+    """When True, every error response (status >= 400) echoes the credential the client sent
+    (and the raw Authorization header) in every string of its body and in an
+    ``X-Echo-Credential`` header — as some providers do — to prove the gateway redacts it."""
 
     def __init__(
         self,
         *,
         api_key: str | types.EllipsisType | None = ...,
         port: int = 0,
+        echo_key_in_errors: bool | None = None,
     ) -> None:
+        if echo_key_in_errors is not None:
+            self.echo_key_in_errors = echo_key_in_errors
         if not isinstance(api_key, types.EllipsisType):
             self.api_key = api_key
         self._port = port
@@ -1133,7 +1140,54 @@ class Emulator:
             rec.status = 500  # aiohttp answers 500 for handler bugs
             raise
         rec.status = resp.status
+        if self.echo_key_in_errors and resp.status >= 400:
+            resp = self._echo_credentials(request, resp)
         return resp
+
+    def _sent_credentials(self, request: web.BaseRequest) -> list[str]:
+        sent = [c for spec in self.auth if (c := spec.extract(request))]
+        for name in ("Authorization", "X-Api-Key", "xi-api-key", "api-key", "X-Goog-Api-Key"):
+            value = request.headers.get(name)
+            if value:
+                sent.append(f"{name}: {value}")
+        if self.api_key:
+            sent.append(self.api_key)
+        return list(dict.fromkeys(sent))
+
+    def _echo_credentials(
+        self, request: web.BaseRequest, resp: web.StreamResponse
+    ) -> web.StreamResponse:
+        """Rewrite an error response so that it carries the client's credentials."""
+        if not isinstance(resp, web.Response) or not isinstance(resp.body, bytes):
+            return resp  # streamed/prepared responses are left as they are
+        sent = self._sent_credentials(request)
+        if not sent:
+            return resp
+        note = " [echo: you sent " + " | ".join(sent) + "]"
+
+        def infect(value: Any) -> Any:
+            if isinstance(value, str):
+                return value + note
+            if isinstance(value, list):
+                return [infect(v) for v in value]
+            if isinstance(value, dict):
+                return {k: infect(v) for k, v in value.items()}
+            return value
+
+        body = resp.body
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            new_body = body + note.encode("utf-8", "replace")
+        else:
+            infected = infect(parsed)
+            if isinstance(infected, dict):
+                infected.setdefault("echo", note)
+            new_body = json.dumps(infected).encode()
+        headers = CIMultiDict(resp.headers)
+        headers.pop("Content-Length", None)
+        headers["X-Echo-Credential"] = sent[0].replace("\r", " ").replace("\n", " ")
+        return web.Response(status=resp.status, body=new_body, headers=headers)
 
     def _is_public(self, path: str) -> bool:
         return any(p.search(path) for p in self._public)

@@ -171,8 +171,18 @@ class XAIEmulator:
 
     name = "xai"
 
-    def __init__(self, *, api_key: str | None = XAI_API_KEY, port: int = 0, workers: int = 16):
+    def __init__(
+        self,
+        *,
+        api_key: str | None = XAI_API_KEY,
+        port: int = 0,
+        workers: int = 16,
+        echo_key_in_errors: bool = False,
+    ):
         self.api_key = api_key
+        # True: every aborted call's details echo the credential the client sent (see
+        # harness.Emulator.echo_key_in_errors), to prove the gateway redacts it.
+        self.echo_key_in_errors = echo_key_in_errors
         self._port = port
         self._workers = workers
         self._lock = threading.RLock()
@@ -310,6 +320,9 @@ class XAIEmulator:
         handler: Callable[[Any, grpc.ServicerContext], Any],
     ) -> Any:
         metadata = {k: v for k, v in context.invocation_metadata() if isinstance(v, str)}
+        if self.echo_key_in_errors:
+            sent = [metadata.get("authorization") or "", self.api_key or ""]
+            context = _EchoingContext(context, " [echo: you sent " + " | ".join(sent) + "]")
         with self._lock:
             call = RecordedCall(len(self._calls), method, request, metadata)
             self._calls.append(call)
@@ -400,6 +413,20 @@ class XAIEmulator:
     @staticmethod
     def _invalid(context: grpc.ServicerContext, message: str) -> None:
         context.abort(grpc.StatusCode.INVALID_ARGUMENT, message)
+
+
+class _EchoingContext:
+    """A servicer context whose ``abort`` details carry the client's credential."""
+
+    def __init__(self, context: grpc.ServicerContext, note: str) -> None:
+        self._context = context
+        self._note = note
+
+    def abort(self, code: grpc.StatusCode, details: str) -> None:
+        self._context.abort(code, details + self._note)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._context, name)
 
 
 class _ImageServicer(image_pb2_grpc.ImageServicer):  # type: ignore[misc]

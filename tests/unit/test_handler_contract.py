@@ -346,3 +346,11 @@ def test_cached_clients_are_closed_on_their_own_loop() -> None:
     assert out.stdout.strip().endswith("closed 3"), out.stdout + out.stderr
     assert "Event loop is closed" not in out.stdout + out.stderr
     assert "never retrieved" not in out.stdout + out.stderr
+
+
+def test_the_public_names_are_one_table() -> None:
+    import tarash.tarash_gateway as package
+
+    assert set(package.__all__) == set(package._LAZY) | {"__version__"}
+    for name in package.__all__:
+        assert getattr(package, name) is not None

@@ -37,6 +37,7 @@ async def test_sync_api_from_a_running_loops_worker_thread() -> None:
     assert response.images
 
 
+@pytest.mark.filterwarnings("ignore::tarash.tarash_gateway._sync.BlockingCallInEventLoopWarning")
 async def test_sync_api_called_directly_inside_a_running_loop() -> None:
     # Jupyter / FastAPI style: the caller's thread has a running loop; no asyncio.run inside.
     response = _one("inside loop")
@@ -68,3 +69,44 @@ def test_blocking_call_from_the_portal_thread_is_refused() -> None:
         return "no error"
 
     assert "progress callback" in run_sync(nested())
+
+
+async def test_blocking_call_inside_a_running_loop_warns_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tarash.tarash_gateway import _sync
+
+    monkeypatch.setattr(_sync, "_warned", False)
+    with pytest.warns(_sync.BlockingCallInEventLoopWarning, match="blocks that loop") as caught:
+        _one("inside loop, first")
+    assert len(caught) == 1
+    assert caught[0].filename == __file__  # points at the caller, not at the library
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", _sync.BlockingCallInEventLoopWarning)
+        _one("inside loop, second")  # once per process: no second warning
+
+
+def test_blocking_call_without_a_running_loop_does_not_warn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import warnings
+
+    from tarash.tarash_gateway import _sync
+
+    monkeypatch.setattr(_sync, "_warned", False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", _sync.BlockingCallInEventLoopWarning)
+        _one("no loop")
+    assert _sync._warned is False
+
+
+async def test_blocking_call_from_a_worker_thread_of_a_running_loop_does_not_warn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tarash.tarash_gateway import _sync
+
+    monkeypatch.setattr(_sync, "_warned", False)
+    await asyncio.to_thread(_one, "worker thread")
+    assert _sync._warned is False

@@ -9,6 +9,7 @@ masked structurally in logged dictionaries.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 from collections.abc import Mapping
@@ -28,6 +29,8 @@ _AUTH_SCHEME_RE = re.compile(r"\b(Bearer|Key|Basic|Token)\s+[A-Za-z0-9._~+/=:\-]
 # costs nothing per log line and nothing to recompile.
 _TOKEN_RE = re.compile(r"[A-Za-z0-9_\-.~+/]+")
 _EDGE = "._-~+/"
+_SUBTOKEN_SPLIT_RE = re.compile(r"([/.~+=])")
+_SUBTOKEN_CHARS = frozenset("/.~+=")
 
 _lock = threading.Lock()
 _known: set[str] = set()
@@ -44,6 +47,9 @@ def register_secret(value: str | None) -> None:
             return
         _known.add(value)
         pieces = {p for p in _TOKEN_RE.findall(value) if len(p) >= _MIN_SECRET_LEN}
+        # Also the pieces between '/', '.', '~', '+', '=': a key glued to a URL path
+        # ("?token=<key>/model") or a sentence full stop still matches piece by piece.
+        pieces |= {p for p in _SUBTOKEN_SPLIT_RE.split(value) if len(p) >= _MIN_SECRET_LEN}
         _parts = _parts | pieces
 
 
@@ -69,6 +75,10 @@ def _mask_token(match: re.Match[str]) -> str:
     core = token.strip(_EDGE)
     if core and core in _parts:
         return token.replace(core, MASK)
+    if len(token) > _MIN_SECRET_LEN and _SUBTOKEN_CHARS.intersection(token):
+        pieces = _SUBTOKEN_SPLIT_RE.split(token)
+        if any(p in _parts for p in pieces):
+            return "".join(MASK if p in _parts else p for p in pieces)
     return token
 
 
@@ -124,3 +134,165 @@ def redact_value(value: Any, *, max_str: int = 500, _depth: int = 0) -> Any:
         return value
     text = redact_text(repr(value))
     return f"{text[:max_str]}…" if len(text) > max_str else text
+
+
+def header_value_problem(value: str) -> str | None:
+    """Why ``value`` cannot travel in an HTTP header, or None when it can.
+
+    HTTP/1.1 and HTTP/2 header values are ASCII without control characters; an API key with
+    a curly quote pasted from a document or a trailing newline read from a file otherwise
+    fails deep inside the HTTP client (or worse, splits a header). The answer never
+    contains the value itself, so it is safe in an error message.
+    """
+    for index, char in enumerate(value):
+        code = ord(char)
+        if code > 0x7E:
+            return (
+                f"contains a non-ASCII character (U+{code:04X}) at position {index}; "
+                "HTTP headers carry ASCII only (a pasted curly quote or dash?)"
+            )
+        if code < 0x20 or code == 0x7F:
+            name = {0: "NUL", 9: "tab", 10: "newline", 13: "carriage return"}.get(
+                code, f"control character 0x{code:02X}"
+            )
+            return (
+                f"contains a {name} at position {index}; HTTP headers cannot carry it "
+                "(strip the key read from a file or environment variable)"
+            )
+    return None
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be sent as UTF-8 text (a lone surrogate), or None when it can."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        return (
+            f"contains a lone surrogate (U+{ord(value[exc.start]):04X}) at position "
+            f"{exc.start}, which is not valid Unicode and cannot be encoded as UTF-8 "
+            "(decode the source text with errors='replace' or fix it)"
+        )
+    return None
+
+
+def has_secret(text: str) -> bool:
+    """Whether ``text`` contains a registered secret or a ``Bearer …`` credential."""
+    return redact_text(text) != text
+
+
+def scrub_secrets(value: Any, _depth: int = 0) -> Any:
+    """``value`` with every registered secret masked in its strings, structure kept.
+
+    Unlike :func:`redact_value` (for logs) nothing is shortened or dumped: dicts, lists and
+    tuples are copied only when something inside them changed, other objects are returned
+    as they are. Used for ``raw_response`` payloads that callers still read.
+    """
+    if _depth > 20:
+        return value
+    if isinstance(value, str):
+        cleaned_text = redact_text(value)
+        return value if cleaned_text == value else cleaned_text
+    if isinstance(value, bytes):
+        try:
+            text = value.decode("utf-8")
+        except UnicodeDecodeError:
+            return value
+        cleaned = redact_text(text)
+        return value if cleaned == text else cleaned.encode("utf-8")
+    if isinstance(value, Mapping):
+        items = [(k, scrub_secrets(v, _depth + 1)) for k, v in value.items()]
+        if all(new is old for (_, new), old in zip(items, value.values(), strict=True)):
+            return value
+        try:
+            return type(value)(items)  # type: ignore[call-arg]
+        except TypeError:
+            return dict(items)
+    if isinstance(value, list | tuple):
+        cleaned_items = [scrub_secrets(v, _depth + 1) for v in value]
+        if all(new is old for new, old in zip(cleaned_items, value, strict=True)):
+            return value
+        return type(value)(cleaned_items) if isinstance(value, list) else tuple(cleaned_items)
+    return value
+
+
+def _scrub_object_strings(obj: Any, depth: int) -> None:
+    """Mask secrets in the str/bytes/dict/list attributes of ``obj`` (and of plain objects
+    it holds, two levels down: an SDK error's ``_state`` carries gRPC details)."""
+    if depth > 2:
+        return
+    try:
+        attrs = vars(obj)
+    except TypeError:
+        return
+    for name, item in list(attrs.items()):
+        if isinstance(item, str | bytes | Mapping | list | tuple):
+            cleaned = scrub_secrets(item)
+            if cleaned is not item:
+                with contextlib.suppress(AttributeError, TypeError):  # read-only: leave it
+                    setattr(obj, name, cleaned)
+        elif (
+            hasattr(item, "__dict__")
+            and not isinstance(item, type | BaseException)
+            and type(item).__module__.split(".")[0] in ("grpc", "google")
+        ):
+            _scrub_object_strings(item, depth + 1)
+
+
+def scrub_exception(exc: BaseException | None) -> None:
+    """Mask registered secrets everywhere in ``exc`` and its ``__cause__``/``__context__`` chain.
+
+    A provider that echoes the key in an error body puts it into the SDK's exception
+    (``args``, ``message``, ``body``, gRPC ``details``), which our typed error chains with
+    ``raise … from``; ``traceback.format_exception`` and error trackers print that chain.
+    Exceptions are modified in place (idempotent, cycle-safe).
+    """
+    seen: set[int] = set()
+    todo: list[BaseException] = [exc] if exc is not None else []
+    while todo:
+        item = todo.pop()
+        if id(item) in seen:
+            continue
+        seen.add(id(item))
+        try:
+            if item.args:
+                cleaned = scrub_secrets(item.args)
+                if cleaned is not item.args:
+                    item.args = cleaned
+            _scrub_object_strings(item, 0)
+            notes = getattr(item, "__notes__", None)
+            if isinstance(notes, list):
+                item.__notes__ = [scrub_secrets(n) for n in notes]
+        except Exception:  # noqa: S110 - scrubbing must never replace the real error
+            pass
+        for nxt in (item.__cause__, item.__context__):
+            if nxt is not None:
+                todo.append(nxt)
+        if isinstance(item, BaseExceptionGroup):
+            todo.extend(item.exceptions)
+
+
+def strip_url_credentials(url: str) -> str:
+    """``url`` without ``user:password@`` and without query parameters that carry secrets
+    (secret-named, such as ``key=``/``token=``, or holding a registered secret).
+
+    For URLs that are stored or shown (job references, the job store, reprs): the
+    credentials come from the config again when the job is resumed.
+    """
+    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return redact_text(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1] if "@" in parts.netloc else parts.netloc
+    query = parts.query
+    if query:
+        kept = [
+            (k, v)
+            for k, v in parse_qsl(query, keep_blank_values=True)
+            if not is_secret_key(k) and redact_text(v) == v
+        ]
+        query = urlencode(kept)
+    if netloc == parts.netloc and query == parts.query:
+        return url
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))

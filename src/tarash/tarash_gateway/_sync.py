@@ -5,16 +5,36 @@ created per call or per poll, cached async clients are reused across sync
 calls, and the sync API works from any thread — including a thread whose own
 event loop is running (Jupyter, FastAPI handlers, executor workers), because
 it never runs a loop on the caller's thread.
+
+Called on a thread whose event loop is running (an ``async def`` FastAPI
+handler, a Jupyter cell), a blocking call still works but stalls that loop for
+the whole generation; :class:`BlockingCallInEventLoopWarning` is issued once
+per process to say so (use the ``*_async`` functions there).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import warnings
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+
+__all__ = ["BlockingCallInEventLoopWarning", "portal_loop", "run_sync", "warn_if_loop_running"]
+
+
+class BlockingCallInEventLoopWarning(RuntimeWarning):
+    """A blocking tarash-gateway function was called on a thread whose event loop is running.
+
+    The call works, but that loop (every other request of an async web server, every
+    other cell task in Jupyter) is frozen until it returns. Await the ``*_async``
+    function instead, or run the blocking call in a worker thread.
+    """
+
+
+_warned = False
 
 _lock = threading.Lock()
 _loop: asyncio.AbstractEventLoop | None = None
@@ -44,6 +64,29 @@ def portal_loop() -> asyncio.AbstractEventLoop:
         return loop
 
 
+def warn_if_loop_running(stacklevel: int = 3) -> None:
+    """Warn (once per process) when the calling thread has a running event loop."""
+    global _warned
+    if _warned:
+        return
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    with _lock:
+        if _warned:
+            return
+        _warned = True
+    warnings.warn(
+        "a blocking tarash-gateway function was called inside a running event loop; it "
+        "blocks that loop until the generation finishes. Await the *_async function instead "
+        "(e.g. `await generate_video_async(...)`), or call the blocking one from a worker "
+        "thread (`await asyncio.to_thread(generate_video, ...)`).",
+        BlockingCallInEventLoopWarning,
+        stacklevel=stacklevel,
+    )
+
+
 def run_sync(coro: Coroutine[Any, Any, T]) -> T:
     """Run ``coro`` on the background loop and block until it finishes.
 
@@ -57,6 +100,8 @@ def run_sync(coro: Coroutine[Any, Any, T]) -> T:
             "the blocking tarash-gateway API was called from inside a progress callback; "
             "use the *_async functions there"
         )
+    # run_sync <- generate_video <- the caller: point the warning at the caller's line.
+    warn_if_loop_running(stacklevel=4)
     done = threading.Event()
     box: dict[str, Any] = {}
 

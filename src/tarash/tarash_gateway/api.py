@@ -8,9 +8,11 @@ also work inside a thread whose own loop is running.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+from collections.abc import Callable, Coroutine
+from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
-from tarash.tarash_gateway import orchestrator as _orchestrator
+from tarash.tarash_gateway._secrets import scrub_exception
 from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.jobs import JobRef, JobStatus
 from tarash.tarash_gateway.logging import log_info
@@ -42,7 +44,9 @@ from tarash.tarash_gateway.registry import register_provider as _register_provid
 from tarash.tarash_gateway.registry import (
     register_provider_field_mapping as _register_provider_field_mapping,
 )
-from tarash.tarash_gateway.streaming import stream_tts, stream_tts_async
+
+if TYPE_CHECKING:
+    from tarash.tarash_gateway.streaming import stream_tts, stream_tts_async
 
 __all__ = [
     "cancel_job",
@@ -73,6 +77,44 @@ __all__ = [
 _LOG = "api"
 
 
+def __getattr__(name: str) -> Any:
+    if name in ("stream_tts", "stream_tts_async"):
+        from tarash.tarash_gateway import streaming
+
+        return getattr(streaming, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _scrubbed(
+    func: Callable[_P, Coroutine[Any, Any, _R]],
+) -> Callable[_P, Coroutine[Any, Any, _R]]:
+    """Mask API keys in every exception leaving the public API, its whole chain included.
+
+    Our typed errors are raised ``from`` the SDK's exception, whose message, body or gRPC
+    details may repeat a key the provider echoed back; ``traceback.format_exception`` and
+    error trackers print that chain.
+    """
+
+    @functools.wraps(func)
+    async def wrapper(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        try:
+            return await func(*args, **kwargs)
+        except BaseException as exc:
+            scrub_exception(exc)
+            raise
+
+    return wrapper
+
+
+def _log_request(kind: str, config: BaseGenerationConfig, request: BaseGenerationRequest) -> None:
+    log_info(f"{kind} request received", {"config": config, "request": request}, _LOG)
+
+
+@_scrubbed
 async def _generate(
     kind: str,
     config: BaseGenerationConfig,
@@ -80,8 +122,12 @@ async def _generate(
     on_progress: Any,
     blocking: bool = False,
 ) -> Any:
-    log_info(f"{kind} request received", {"config": config, "request": request}, _LOG)
-    return await _orchestrator.execute(config, request, on_progress, blocking=blocking)
+    """One generation through the chain (``blocking``: the caller used the blocking API,
+    so custom handlers get their blocking method)."""
+    _log_request(kind, config, request)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    return await orchestrator.execute(config, request, on_progress, blocking=blocking)
 
 
 # ---------------------------------------------------------------------------- registration
@@ -121,6 +167,7 @@ def get_provider_field_mapping(provider: str) -> dict[str, dict[str, FieldMapper
 # ---------------------------------------------------------------------------- video
 
 
+@_scrubbed
 async def generate_video_async(
     config: VideoGenerationConfig,
     request: VideoGenerationRequest,
@@ -152,6 +199,7 @@ def generate_video(
 # ---------------------------------------------------------------------------- image
 
 
+@_scrubbed
 async def generate_image_async(
     config: ImageGenerationConfig,
     request: ImageGenerationRequest,
@@ -185,6 +233,7 @@ def generate_image(
 # ---------------------------------------------------------------------------- audio
 
 
+@_scrubbed
 async def generate_tts_async(
     config: AudioGenerationConfig,
     request: TTSRequest,
@@ -207,6 +256,7 @@ def generate_tts(
     return response
 
 
+@_scrubbed
 async def generate_sts_async(
     config: AudioGenerationConfig,
     request: STSRequest,
@@ -232,13 +282,16 @@ def generate_sts(
 # ---------------------------------------------------------------------------- durable jobs
 
 
+@_scrubbed
 async def submit_job_async(
     config: BaseGenerationConfig, request: BaseGenerationRequest
 ) -> JobRef | BaseGenerationResponse:
     """Submit without waiting. Polled operations return a :class:`JobRef` to store anywhere;
     direct ones (most image/audio calls) return their response."""
-    log_info("Job submission request received", {"config": config, "request": request}, _LOG)
-    return await _orchestrator.submit_job(config, request)
+    _log_request("Job submission", config, request)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    return await orchestrator.submit_job(config, request)
 
 
 def submit_job(
@@ -248,13 +301,16 @@ def submit_job(
     return run_sync(submit_job_async(config, request))
 
 
+@_scrubbed
 async def wait_for_job_async(
     job: JobRef,
     config: BaseGenerationConfig | None = None,
     on_progress: Any = None,
 ) -> Any:
     """Resume an accepted job (in this or another process) and return its response."""
-    return await _orchestrator.wait_for_job(job, config, on_progress)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    return await orchestrator.wait_for_job(job, config, on_progress)
 
 
 def wait_for_job(
@@ -264,9 +320,12 @@ def wait_for_job(
     return run_sync(wait_for_job_async(job, config, on_progress))
 
 
+@_scrubbed
 async def fetch_job_result_async(job: JobRef, config: BaseGenerationConfig | None = None) -> Any:
     """The response of a job that completed upstream (no waiting, never resubmits)."""
-    return await _orchestrator.fetch_job_result(job, config)
+    from tarash.tarash_gateway import orchestrator
+
+    return await orchestrator.fetch_job_result(job, config)
 
 
 def fetch_job_result(job: JobRef, config: BaseGenerationConfig | None = None) -> Any:
@@ -274,11 +333,14 @@ def fetch_job_result(job: JobRef, config: BaseGenerationConfig | None = None) ->
     return run_sync(fetch_job_result_async(job, config))
 
 
+@_scrubbed
 async def get_job_status_async(
     job: JobRef, config: BaseGenerationConfig | None = None
 ) -> JobStatus:
     """One status observation of an accepted job."""
-    return await _orchestrator.get_job_status(job, config)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    return await orchestrator.get_job_status(job, config)
 
 
 def get_job_status(job: JobRef, config: BaseGenerationConfig | None = None) -> JobStatus:
@@ -286,9 +348,12 @@ def get_job_status(job: JobRef, config: BaseGenerationConfig | None = None) -> J
     return run_sync(get_job_status_async(job, config))
 
 
+@_scrubbed
 async def cancel_job_async(job: JobRef, config: BaseGenerationConfig | None = None) -> bool:
     """Cancel an accepted job upstream; True when the provider confirmed."""
-    return await _orchestrator.cancel_job(job, config)
+    from tarash.tarash_gateway import orchestrator  # imported on first call: keeps the import cheap
+
+    return await orchestrator.cancel_job(job, config)
 
 
 def cancel_job(job: JobRef, config: BaseGenerationConfig | None = None) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Self
 
-from tarash.tarash_gateway._secrets import redact_text
+from tarash.tarash_gateway._secrets import redact_text, scrub_secrets
 
 if TYPE_CHECKING:
     from tarash.tarash_gateway.jobs import JobRef
@@ -82,8 +82,9 @@ class TarashException(Exception):
         self.message = redact_text(str(message))
         self.provider = provider
         self.model = model
-        self.request_id = request_id
-        self.raw_response = raw_response
+        # A provider that echoes the key puts it in its body (and sometimes its ids).
+        self.request_id = redact_text(request_id) if isinstance(request_id, str) else request_id
+        self.raw_response = scrub_secrets(raw_response)
         self.retryable = self.default_retryable if retryable is None else retryable
         self.retry_after = retry_after
         self.retry_same_config = (
@@ -198,7 +199,9 @@ class ValidationError(TarashException):
             retry_same_config=retry_same_config,
         )
         self.field = field
-        self.errors = errors or ([{"field": field, "message": self.message}] if field else [])
+        self.errors = scrub_secrets(errors) or (
+            [{"field": field, "message": self.message}] if field else []
+        )
 
 
 class ContentModerationError(TarashException):

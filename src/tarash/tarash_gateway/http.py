@@ -353,7 +353,15 @@ async def download_bytes(
     client: httpx.AsyncClient | None = None,
     provider: str = "download",
 ) -> tuple[bytes, str]:
-    """Download ``url`` (streamed, capped at ``max_bytes``); returns ``(bytes, content_type)``."""
+    """Download ``url`` (streamed, capped at ``max_bytes``); returns ``(bytes, content_type)``.
+
+    The URL and every redirect target are checked by
+    :func:`~tarash.tarash_gateway._netpolicy.check_fetch_url` (no private, loopback or
+    metadata addresses unless allow-listed); redirects are followed by hand, at most
+    ``MAX_REDIRECTS``, and ``headers`` are dropped when a redirect leaves the origin.
+    Error messages name the URL without its query and never include the response body.
+    """
+    from tarash.tarash_gateway._netpolicy import MAX_REDIRECTS, check_fetch_url, describe_url
     from tarash.tarash_gateway.media import MediaTooLargeError, decode_data_uri, sniff_content_type
 
     if url.startswith("data:"):
@@ -362,34 +370,67 @@ async def download_bytes(
             raise MediaTooLargeError(f"media is {len(data)} bytes, over the {max_bytes} limit")
         return data, ctype
     http = client or shared_async_client()
+    send_headers = dict(headers or {})
+    deadline = time.monotonic() + timeout
+    current = url
     try:
-        async with http.stream(
-            "GET", url, headers=dict(headers or {}), timeout=timeout
-        ) as response:
-            if response.status_code >= 400:
-                body = (await response.aread())[:2000].decode("utf-8", "replace")
-                raise error_from_status(
-                    response.status_code,
-                    f"download failed: {body}",
-                    provider=provider,
-                    headers=response.headers,
-                )
-            declared = response.headers.get("content-length")
-            if declared and declared.isdigit() and int(declared) > max_bytes:
-                raise MediaTooLargeError(
-                    f"media at URL is {declared} bytes, over the {max_bytes}-byte limit"
-                )
-            chunks: list[bytes] = []
-            total = 0
-            async for chunk in response.aiter_bytes():
-                total += len(chunk)
-                if total > max_bytes:
-                    raise MediaTooLargeError(f"media at URL exceeds the {max_bytes}-byte limit")
-                chunks.append(chunk)
-            data = b"".join(chunks)
-            ctype = response.headers.get("content-type", "").split(";")[0].strip()
-            if not ctype or ctype in ("application/octet-stream", "binary/octet-stream"):
-                ctype = sniff_content_type(data) or ctype or "application/octet-stream"
-            return data, ctype
+        for _hop in range(MAX_REDIRECTS + 1):
+            await check_fetch_url(current, provider=provider)
+            remaining = max(0.1, deadline - time.monotonic())
+            async with http.stream(
+                "GET", current, headers=send_headers, timeout=remaining, follow_redirects=False
+            ) as response:
+                location = response.headers.get("location")
+                if response.status_code in (301, 302, 303, 307, 308) and location:
+                    target = str(response.url.join(location))
+                    if _origin(httpx.URL(target)) != _origin(response.url):
+                        send_headers = {}  # never carry credentials to another origin
+                    current = target
+                    continue
+                if response.status_code >= 400:
+                    # The body is not read into the message: a provider's error page may echo
+                    # the request (signed URL tokens, keys) and is noise for a download anyway.
+                    raise error_from_status(
+                        response.status_code,
+                        f"download of {describe_url(current)} failed",
+                        provider=provider,
+                        headers=response.headers,
+                    )
+                return await _read_capped(response, max_bytes, sniff_content_type)
+        raise HTTPError(
+            f"download of {describe_url(url)} redirected more than {MAX_REDIRECTS} times",
+            provider,
+            retryable=False,
+        )
+    except MediaTooLargeError:
+        raise
     except httpx.HTTPError as exc:
-        raise error_from_transport(exc, provider=provider, timeout_seconds=timeout) from exc
+        raise error_from_transport(exc, provider=provider, timeout_seconds=timeout) from None
+
+
+def _origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    return (url.scheme, url.host, url.port)
+
+
+async def _read_capped(
+    response: httpx.Response, max_bytes: int, sniff: Callable[[bytes], str | None]
+) -> tuple[bytes, str]:
+    from tarash.tarash_gateway.media import MediaTooLargeError
+
+    declared = response.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > max_bytes:
+        raise MediaTooLargeError(
+            f"media at URL is {declared} bytes, over the {max_bytes}-byte limit"
+        )
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in response.aiter_bytes():
+        total += len(chunk)
+        if total > max_bytes:
+            raise MediaTooLargeError(f"media at URL exceeds the {max_bytes}-byte limit")
+        chunks.append(chunk)
+    data = b"".join(chunks)
+    ctype = response.headers.get("content-type", "").split(";")[0].strip()
+    if not ctype or ctype in ("application/octet-stream", "binary/octet-stream"):
+        ctype = sniff(data) or ctype or "application/octet-stream"
+    return data, ctype

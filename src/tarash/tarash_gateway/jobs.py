@@ -33,7 +33,6 @@ import json
 import math
 import os
 import queue
-import sqlite3
 import threading
 import uuid
 import weakref
@@ -43,10 +42,13 @@ from datetime import UTC, date, datetime
 from datetime import time as dt_time
 from decimal import Decimal
 from pathlib import Path, PurePath
-from typing import Any, Literal, Protocol, get_args, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+if TYPE_CHECKING:
+    import sqlite3
 
 __all__ = [
     "INTENT_KEY_PREFIX",
@@ -109,7 +111,7 @@ class JobRef(BaseModel):
         data: Small provider-specific details needed to resume (never secrets).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     provider: str
     model: str
@@ -121,10 +123,29 @@ class JobRef(BaseModel):
     submitted_at: datetime = Field(default_factory=utcnow)
     data: dict[str, Any] = Field(default_factory=dict)
 
-    @field_validator("base_url")
+    @field_validator("base_url", mode="after")
     @classmethod
-    def _strip_userinfo(cls, value: str | None) -> str | None:
-        return url_without_userinfo(value)
+    def _no_url_credentials(cls, value: str | None) -> str | None:
+        # A reference is stored (SQLite, a queue, a database row): never with user:pass@
+        # or ?key=… from the config's base URL; the config supplies them again on resume.
+        from tarash.tarash_gateway._secrets import strip_url_credentials
+
+        return strip_url_credentials(value) if value else value
+
+    @field_validator("endpoints", mode="after")
+    @classmethod
+    def _no_endpoint_credentials(cls, value: dict[str, str]) -> dict[str, str]:
+        from tarash.tarash_gateway._secrets import strip_url_credentials
+
+        return {k: strip_url_credentials(v) for k, v in value.items()}
+
+    @field_validator("data", mode="after")
+    @classmethod
+    def _no_secrets_in_data(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from tarash.tarash_gateway._secrets import scrub_secrets
+
+        cleaned: dict[str, Any] = scrub_secrets(value)
+        return cleaned
 
     def to_json(self) -> str:
         """JSON text of the reference (store it anywhere)."""
@@ -150,7 +171,7 @@ class JobStatus(BaseModel):
         raw: The provider's status payload.
     """
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     state: JobState
     progress_percent: int | None = Field(default=None)
@@ -252,6 +273,8 @@ class JobRecord(BaseModel):
     record started as a :class:`SubmitIntent` (it stays linked after the provider
     answered). At least one of them is set.
     """
+
+    model_config = ConfigDict(defer_build=True)  # schema built on first use, not at import
 
     job: JobRef | None = None
     intent: SubmitIntent | None = None
@@ -759,6 +782,8 @@ class _Writer:
         ready.result()  # the file's set-up or migration error, raised to the constructor
 
     def _open(self) -> sqlite3.Connection:
+        import sqlite3  # loaded with the first SQLite store, not with the package
+
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")
@@ -858,7 +883,7 @@ class _Writer:
             self.transactions += 1
         except Exception as exc:  # locked past the busy timeout, disk full, I/O error
             if conn.in_transaction:
-                with contextlib.suppress(sqlite3.Error):
+                with contextlib.suppress(Exception):
                     conn.execute("ROLLBACK")
             outcomes = [(op, False, exc) for op in writes]
         self._answer(outcomes)

@@ -24,12 +24,14 @@ import binascii
 import mimetypes
 import os
 import re
+import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import unquote, urlparse
 
-from pydantic import BeforeValidator, HttpUrl
+from pydantic import BeforeValidator
 from typing_extensions import TypedDict
 
 __all__ = [
@@ -39,6 +41,7 @@ __all__ = [
     "MediaInput",
     "MediaTooLargeError",
     "MediaType",
+    "check_media_sizes",
     "coerce_media",
     "decode_data_uri",
     "extension_for",
@@ -179,6 +182,10 @@ def _looks_like_path(value: str) -> Path | None:
     to send other local files. A string naming any other existing file is refused."""
     if len(value) > 4096 or "\n" in value:
         return None
+    from tarash.tarash_gateway._netpolicy import local_files_allowed
+
+    if not local_files_allowed():
+        return None  # server mode: a string is never a path (it may still be base64)
     try:
         candidate = Path(os.path.expanduser(value))
         if not candidate.exists():
@@ -197,7 +204,18 @@ def _looks_like_path(value: str) -> Path | None:
     )
 
 
+def _require_local_files_allowed() -> None:
+    from tarash.tarash_gateway._netpolicy import local_files_allowed
+
+    if not local_files_allowed():
+        raise ValueError(
+            "local files are not accepted as media inputs in server mode; "
+            "send an https URL, a data URI, base64 data or bytes"
+        )
+
+
 def _explicit_path(path: Path) -> Path:
+    _require_local_files_allowed()
     if _is_system_path(path):
         raise ValueError(f"refusing to read media from a system path: {path}")
     if not path.is_file():
@@ -210,7 +228,10 @@ def coerce_media(value: Any) -> Any:
 
     Returns a URL/data-URI/base64 ``str``, a :class:`MediaContent` dict or a ``Path``.
     """
-    if isinstance(value, HttpUrl):
+    # pydantic.networks costs ~10 ms to import (it loads importlib.metadata): a value can
+    # only be an HttpUrl when some other code has imported it already.
+    networks = sys.modules.get("pydantic.networks")
+    if networks is not None and isinstance(value, networks.HttpUrl):
         return str(value)
     if isinstance(value, bytes | bytearray | memoryview):
         data = bytes(value)
@@ -300,6 +321,7 @@ class MediaInput:
             _check_size(len(self.data), max_bytes)
             return self.data, self.content_type or "application/octet-stream"
         if self.path is not None:
+            _require_local_files_allowed()  # built before server mode was switched on
             size = self.path.stat().st_size
             _check_size(size, max_bytes, str(self.path))
             data = self.path.read_bytes()
@@ -361,3 +383,73 @@ def to_media_input(value: Any) -> MediaInput:
     return MediaInput(
         data=data, content_type=sniff_content_type(data) or "application/octet-stream"
     )
+
+
+def _media_inputs(value: Any, depth: int = 0) -> list[MediaInput]:
+    if isinstance(value, MediaInput):
+        return [value]
+    if depth > 12:
+        return []
+    if isinstance(value, Mapping):
+        return [m for item in value.values() for m in _media_inputs(item, depth + 1)]
+    if isinstance(value, list | tuple):
+        return [m for item in value for m in _media_inputs(item, depth + 1)]
+    return []
+
+
+async def check_media_sizes(
+    payload: Any,
+    max_bytes: int,
+    *,
+    provider: str | None = None,
+    model: str | None = None,
+) -> None:
+    """Size-check every in-memory and local-file media input of ``payload`` before any upload.
+
+    Raises the gateway's ``ValidationError`` (``field="media"``) naming the first input over
+    ``max_bytes``, so that no input is uploaded when a later one is too large. Files are
+    checked with ``stat`` in a worker thread; remote URLs are capped while they download.
+    """
+    from tarash.tarash_gateway._netpolicy import local_files_allowed
+    from tarash.tarash_gateway.exceptions import ValidationError
+
+    items = _media_inputs(payload)
+    paths = [m.path for m in items if m.path is not None]
+    if paths and not local_files_allowed():
+        raise ValidationError(
+            "local files are not accepted as media inputs in server mode",
+            provider,
+            model,
+            field="media",
+        )
+    sizes: dict[int, int] = {}
+    if paths:
+
+        def stat_all() -> list[int]:
+            return [p.stat().st_size for p in paths]
+
+        try:
+            for path, size in zip(paths, await asyncio.to_thread(stat_all), strict=True):
+                sizes[id(path)] = size
+        except OSError as exc:
+            raise ValidationError(
+                f"media file cannot be read: {exc.strerror or type(exc).__name__}",
+                provider,
+                model,
+                field="media",
+            ) from None
+    for index, item in enumerate(items):
+        if item.data is not None:
+            size, name = len(item.data), f"media input #{index + 1}"
+        elif item.path is not None:
+            size, name = sizes[id(item.path)], str(item.path)
+        else:
+            continue
+        if size > max_bytes:
+            raise ValidationError(
+                f"{name} is {size} bytes, over the {max_bytes}-byte limit for media inputs "
+                "(raise config.max_input_bytes to allow it); nothing was uploaded",
+                provider,
+                model,
+                field="media",
+            )

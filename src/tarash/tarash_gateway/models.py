@@ -15,7 +15,17 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any, ClassVar, Generic, Literal, Protocol, TypeVar, runtime_checkable
+from typing import (
+    TYPE_CHECKING,
+    Annotated,
+    Any,
+    ClassVar,
+    Generic,
+    Literal,
+    Protocol,
+    TypeVar,
+    runtime_checkable,
+)
 from urllib.parse import parse_qsl, urlsplit
 
 from pydantic import (
@@ -24,11 +34,22 @@ from pydantic import (
     ConfigDict,
     Field,
     SecretStr,
+    field_serializer,
     field_validator,
     model_validator,
 )
 
-from tarash.tarash_gateway._secrets import redact_value, register_secret, register_secrets_in
+from tarash.tarash_gateway._secrets import (
+    header_value_problem,
+    is_secret_key,
+    redact_text,
+    redact_value,
+    register_secret,
+    register_secrets_in,
+    scrub_secrets,
+    strip_url_credentials,
+    text_problem,
+)
 from tarash.tarash_gateway.defaults import default_model
 from tarash.tarash_gateway.jobs import JobRef, Operation, utcnow
 from tarash.tarash_gateway.media import (
@@ -135,7 +156,7 @@ class AudioOutputFormat(BaseModel):
     ``"wav_44100"``, ``"ulaw_8000"``, ``"opus_48000_64"`` or a bare ``"mp3"``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     format: str = Field(description="Container/codec: mp3, wav, pcm, opus, mulaw, alaw, flac, aac…")
     sample_rate: int | None = Field(default=None, ge=4000, le=192000)
@@ -203,7 +224,7 @@ def _default_mock_statuses() -> list[MockStatus]:
 class MockPollingConfig(BaseModel):
     """How the mock simulates a polled job (statuses, delays, progress)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     enabled: bool = True
     status_sequence: list[MockStatus] = Field(default_factory=_default_mock_statuses)
@@ -233,7 +254,9 @@ class MockResponse(BaseModel):
     ``validation``, ``authentication``, ``generation_failed``.
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
+    model_config = ConfigDict(
+        frozen=True, extra="forbid", arbitrary_types_allowed=True, defer_build=True
+    )
 
     weight: float = Field(default=1.0, gt=0)
     mock_response: Any = None
@@ -251,7 +274,7 @@ class MockConfig(BaseModel):
     seed (``seed``, else the request's seed, else a hash of the request).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     enabled: bool
     responses: list[MockResponse] | None = None
@@ -269,7 +292,7 @@ class RetryPolicy(BaseModel):
     Retry-After from the provider is honoured (capped by ``max_retry_after``).
     """
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
 
     max_retries: int = Field(default=2, ge=0, le=10)
     initial_delay: float = Field(default=1.0, ge=0, le=60)
@@ -305,7 +328,15 @@ ConfigT = TypeVar("ConfigT", bound="BaseGenerationConfig")
 class BaseGenerationConfig(BaseModel):
     """Fields shared by every config (see the concrete configs for defaults)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # hide_input_in_errors: a rejected config (a misspelt ``apikey=``, a malformed key)
+    # must not copy the key into pydantic's error text or ``errors()``.
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        validate_default=True,
+        hide_input_in_errors=True,
+        defer_build=True,
+    )
 
     _default_operation: ClassVar[str] = "video"
 
@@ -347,25 +378,59 @@ class BaseGenerationConfig(BaseModel):
     @classmethod
     def _register_key(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
-            register_secret(value.get_secret_value())
+            key = value.get_secret_value()
+            register_secret(key)
+            problem = header_value_problem(key)
+            if problem:  # fails here, not as an encoding error inside the HTTP client
+                raise ValueError(f"api_key {problem}")
         return value
 
     @field_validator("provider_config", mode="after")
     @classmethod
     def _register_provider_secrets(cls, value: dict[str, Any]) -> dict[str, Any]:
         register_secrets_in(value)
+        headers = value.get("headers")
+        if isinstance(headers, Mapping):
+            for name, item in headers.items():
+                if not isinstance(item, str):
+                    continue
+                problem = header_value_problem(str(name)) or header_value_problem(item)
+                if problem:
+                    raise ValueError(f"provider_config header {str(name)[:40]!r} {problem}")
         return value
 
     @field_validator("base_url")
     @classmethod
     def _check_base_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^[a-z][a-z0-9+.-]*://", value):
-            raise ValueError(f"base_url must be an absolute URL, got {value!r}")
+            raise ValueError("base_url must be an absolute URL (scheme://host…)")
+        if value is not None and any(ord(c) < 0x21 or ord(c) == 0x7F for c in value):
+            raise ValueError("base_url contains whitespace or a control character")
         if value is not None:  # user:password@host or ?key=… must never reach a log line
             parsed = urlsplit(value)
             register_secret(parsed.password)
             register_secrets_in(dict(parse_qsl(parsed.query)))
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _wrap_secret_inputs(cls, data: Any) -> Any:
+        # A raw key string would be copied into pydantic's ``errors()[i]["input"]`` when any
+        # check on it fails (or when it is passed under a misspelt name such as ``apikey``);
+        # as a SecretStr it shows as '**********' there.
+        # Only the key field and undeclared (misspelt) names: a declared str field whose name
+        # merely looks secret-like must keep receiving a str.
+        def wrap(name: Any, value: Any) -> bool:
+            key = str(name)
+            return (
+                isinstance(value, str)
+                and is_secret_key(key)
+                and (key == "api_key" or key not in cls.model_fields)
+            )
+
+        if isinstance(data, Mapping) and any(wrap(k, v) for k, v in data.items()):
+            return {k: SecretStr(v) if wrap(k, v) else v for k, v in data.items()}
+        return data
 
     @model_validator(mode="before")
     @classmethod
@@ -375,6 +440,11 @@ class BaseGenerationConfig(BaseModel):
             if model:
                 return {**data, "model": model}
         return data
+
+    @field_serializer("base_url", when_used="json")
+    def _serialize_base_url(self, value: str | None) -> str | None:
+        # Like api_key (dumped as '**********'): JSON output never carries user:pass@ or ?key=.
+        return strip_url_credentials(value) if value else value
 
     def api_key_value(self) -> str | None:
         """The API key in clear (for handing to an SDK; never log it)."""
@@ -396,6 +466,8 @@ class BaseGenerationConfig(BaseModel):
         for name, value in super().__repr_args__():
             if name == "provider_config" and value:
                 yield name, redact_value(value)
+            elif name == "base_url" and value:
+                yield name, strip_url_credentials(value)
             elif name == "fallback_configs" and not value:
                 continue
             else:
@@ -439,7 +511,7 @@ class AudioGenerationConfig(BaseGenerationConfig):
 class BaseGenerationRequest(BaseModel):
     """Fields shared by every request; unknown keys are collected into ``extra_params``."""
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, defer_build=True)
 
     extra_params: dict[str, Any] = Field(
         default_factory=dict, description="Provider parameters passed through as-is."
@@ -469,6 +541,16 @@ class BaseGenerationRequest(BaseModel):
         out["extra_params"] = extra
         return out
 
+    @model_validator(mode="after")
+    def _check_text_encodable(self) -> BaseGenerationRequest:
+        # A lone surrogate (e.g. half of an emoji cut by a bad slice, or bytes decoded with
+        # surrogateescape) cannot be encoded to JSON/UTF-8: fail here, before any network.
+        for name in type(self).model_fields:
+            problem = _first_text_problem(getattr(self, name))
+            if problem:
+                raise ValueError(f"{name} {problem}")
+        return self
+
     def set_fields(self) -> dict[str, Any]:
         """Fields whose value differs from the default (what the caller actually asked for)."""
         out: dict[str, Any] = {}
@@ -477,6 +559,25 @@ class BaseGenerationRequest(BaseModel):
             if value is not None and value != default:
                 out[name] = value
         return out
+
+
+def _first_text_problem(value: Any, depth: int = 0) -> str | None:
+    """The first unencodable string in a field value (strings, lists, dicts; bounded depth)."""
+    if isinstance(value, str):
+        return text_problem(value)
+    if depth > 8:
+        return None
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            problem = _first_text_problem(key, depth + 1) or _first_text_problem(item, depth + 1)
+            if problem:
+                return problem
+    elif isinstance(value, list | tuple):
+        for item in value:
+            problem = _first_text_problem(item, depth + 1)
+            if problem:
+                return problem
+    return None
 
 
 _DEFAULTS: dict[type[BaseModel], dict[str, Any]] = {}
@@ -558,7 +659,7 @@ class STSRequest(BaseGenerationRequest):
 class Cost(BaseModel):
     """What the provider says the job cost. Absent (``None`` on the response) means unknown."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     amount: float
     unit: Literal["usd", "credits"] = "usd"
@@ -568,6 +669,8 @@ class Cost(BaseModel):
 
 class AttemptMetadata(BaseModel):
     """One attempt against one config of the chain."""
+
+    model_config = ConfigDict(defer_build=True)  # schema built on first use, not at import
 
     provider: str
     model: str
@@ -588,6 +691,11 @@ class AttemptMetadata(BaseModel):
         default=None, description="Time spent waiting for a provider request slot."
     )
 
+    @field_validator("error_message", "request_id", mode="after")
+    @classmethod
+    def _no_secrets(cls, value: str | None) -> str | None:
+        return redact_text(value) if value else value
+
     @property
     def duration_seconds(self) -> float | None:
         """Wall time of the attempt."""
@@ -598,6 +706,8 @@ class AttemptMetadata(BaseModel):
 
 class ExecutionMetadata(BaseModel):
     """Every attempt of one call: retries, fallbacks, timings, outcomes."""
+
+    model_config = ConfigDict(defer_build=True)  # schema built on first use, not at import
 
     total_attempts: int = 0
     successful_attempt: int | None = None
@@ -625,7 +735,11 @@ class BaseGenerationResponse(BaseModel):
     """Fields shared by every response."""
 
     model_config = ConfigDict(
-        frozen=True, extra="forbid", ser_json_bytes="base64", val_json_bytes="base64"
+        frozen=True,
+        extra="forbid",
+        ser_json_bytes="base64",
+        val_json_bytes="base64",
+        defer_build=True,
     )
 
     request_id: str = Field(description="Tarash-assigned unique ID for this request.")
@@ -794,7 +908,7 @@ ResponseT = TypeVar("ResponseT", bound=BaseGenerationResponse)
 class BaseGenerationUpdate(BaseModel, Generic[ResponseT]):
     """One progress event: the same shape for every provider and operation."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     request_id: str = Field(description="Tarash request id (same as the response's).")
     status: StatusType
@@ -806,6 +920,7 @@ class BaseGenerationUpdate(BaseModel, Generic[ResponseT]):
     model: str | None = None
     queue_position: int | None = None
     logs: list[str] = Field(default_factory=list)
+
     elapsed_seconds: float | None = None
     attempt: int | None = None
     config_index: int | None = Field(default=None, description="Position in the fallback chain.")
@@ -813,21 +928,53 @@ class BaseGenerationUpdate(BaseModel, Generic[ResponseT]):
     provider_request_id: str | None = None
     job: JobRef | None = Field(default=None, description="Reference to resume/cancel the job.")
 
+    @field_validator("error", mode="after")
+    @classmethod
+    def _no_secret_in_error(cls, value: str | None) -> str | None:
+        return redact_text(value) if value else value
 
-class VideoGenerationUpdate(BaseGenerationUpdate[VideoGenerationResponse]):
+    @field_validator("update", "logs", mode="after")
+    @classmethod
+    def _no_secret_in_detail(cls, value: Any) -> Any:
+        # Provider status payloads and log lines may echo the key back.
+        return scrub_secrets(value)
+
+
+# The concrete updates subclass the generic base unparametrised at run time and narrow
+# ``result`` themselves: parametrising a pydantic generic (``Base[VideoResponse]``) builds
+# its schema at import even with ``defer_build`` (about a third of this module's import
+# time). Type checkers still see ``BaseGenerationUpdate[VideoGenerationResponse]``.
+if TYPE_CHECKING:
+    _VideoUpdateBase = BaseGenerationUpdate[VideoGenerationResponse]
+    _ImageUpdateBase = BaseGenerationUpdate[ImageGenerationResponse]
+    _TTSUpdateBase = BaseGenerationUpdate[TTSResponse]
+    _STSUpdateBase = BaseGenerationUpdate[STSResponse]
+else:
+    _VideoUpdateBase = _ImageUpdateBase = _TTSUpdateBase = _STSUpdateBase = BaseGenerationUpdate
+
+
+class VideoGenerationUpdate(_VideoUpdateBase):
     """Progress of a video generation."""
 
+    result: VideoGenerationResponse | None = None
 
-class ImageGenerationUpdate(BaseGenerationUpdate[ImageGenerationResponse]):
+
+class ImageGenerationUpdate(_ImageUpdateBase):
     """Progress of an image generation."""
 
+    result: ImageGenerationResponse | None = None
 
-class TTSUpdate(BaseGenerationUpdate[TTSResponse]):
+
+class TTSUpdate(_TTSUpdateBase):
     """Progress of a TTS generation."""
 
+    result: TTSResponse | None = None
 
-class STSUpdate(BaseGenerationUpdate[STSResponse]):
+
+class STSUpdate(_STSUpdateBase):
     """Progress of an STS conversion."""
+
+    result: STSResponse | None = None
 
 
 ProgressCallback = Callable[[VideoGenerationUpdate], None | Awaitable[None]]

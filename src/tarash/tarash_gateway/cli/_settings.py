@@ -25,8 +25,19 @@ from pydantic import ValidationError as PydanticValidationError
 from tarash.tarash_gateway._secrets import is_secret_key, register_secret
 from tarash.tarash_gateway.cli._errors import EXIT_USAGE, CliError
 from tarash.tarash_gateway.defaults import DEFAULT_MODELS
-from tarash.tarash_gateway.orchestrator import MOCK_ENV, mock_forced
 from tarash.tarash_gateway.registry import BUILTIN_PROVIDERS, list_providers, resolve_provider_name
+
+MOCK_ENV = "TARASH_GATEWAY_MOCK"
+"""The variable that forces the mock (the orchestrator's ``MOCK_ENV``; repeated here so that
+``tarash --help`` does not import the attempt engine — tests/cli check they agree)."""
+
+
+def mock_forced() -> bool:
+    """Whether ``TARASH_GATEWAY_MOCK`` sends every request to the offline mock."""
+    from tarash.tarash_gateway.orchestrator import mock_forced as forced
+
+    return forced()
+
 
 __all__ = [
     "CATALOG",

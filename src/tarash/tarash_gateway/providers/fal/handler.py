@@ -61,7 +61,12 @@ from tarash.tarash_gateway.exceptions import (
 from tarash.tarash_gateway.http import error_from_transport
 from tarash.tarash_gateway.jobs import JobRef, JobStatus, Operation
 from tarash.tarash_gateway.logging import log_debug, log_info
-from tarash.tarash_gateway.media import MediaInput, MediaTooLargeError, extension_for
+from tarash.tarash_gateway.media import (
+    MediaInput,
+    MediaTooLargeError,
+    check_media_sizes,
+    extension_for,
+)
 from tarash.tarash_gateway.models import (
     BaseGenerationConfig,
     BaseGenerationRequest,
@@ -284,6 +289,9 @@ class FalProviderHandler(BaseProviderHandler):
             )
             return url
 
+        await check_media_sizes(
+            prepared.payload, ctx.config.max_input_bytes, provider=self.name, model=ctx.model
+        )
         payload = await walk_media(prepared.payload, to_url)
         headers: dict[str, str] = {REQUEST_ID_HEADER: ctx.request_id}
         if session.settings.priority:

@@ -16,7 +16,6 @@ resumed from another process like real ones.
 from __future__ import annotations
 
 import asyncio
-import base64
 import copy
 import hashlib
 import io
@@ -240,7 +239,7 @@ class MockProviderHandler(BaseProviderHandler):
                 raise GenerationFailedError(
                     "mock generation failed", ctx.provider, ctx.model, job_id, retryable=True
                 )
-            return await asyncio.to_thread(self._build, ctx, job, choice)
+            return await self._build_off_loop(ctx, job, choice)
         return job
 
     async def status(self, ctx: AttemptContext, job: JobRef) -> JobStatus:
@@ -290,7 +289,7 @@ class MockProviderHandler(BaseProviderHandler):
             mock.responses[index] if mock.responses and 0 <= index < len(mock.responses) else None
         )
         # Encoding media is CPU work: keep it off the event loop.
-        response: BaseGenerationResponse = await asyncio.to_thread(self._build, ctx, job, choice)
+        response: BaseGenerationResponse = await self._build_off_loop(ctx, job, choice)
         return response
 
     async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool:
@@ -332,6 +331,17 @@ class MockProviderHandler(BaseProviderHandler):
             await asyncio.sleep(0)
 
     # ------------------------------------------------------------------ media
+
+    async def _build_off_loop(
+        self, ctx: AttemptContext, job: JobRef, choice: MockResponse | None
+    ) -> Any:
+        """The response, built inline when its media are cached, else in a worker thread
+        (encoding a new picture, clip or sound takes milliseconds to seconds)."""
+        try:
+            with media.cache_only():
+                return self._build(ctx, job, choice)
+        except media.CacheMiss:
+            return await asyncio.to_thread(self._build, ctx, job, choice)
 
     def _build(self, ctx: AttemptContext, job: JobRef, choice: MockResponse | None) -> Any:
         spec = OPERATIONS[ctx.operation]
@@ -380,7 +390,7 @@ class MockProviderHandler(BaseProviderHandler):
             )
         clips = [
             MediaContent(
-                content=media.make_mp4(width, height, duration, fps=12, seed=seed + i),
+                content=media.cached_mp4(width, height, duration, fps=12, seed=seed + i),
                 content_type="video/mp4",
             )
             for i in range(request.number_of_videos)
@@ -408,10 +418,7 @@ class MockProviderHandler(BaseProviderHandler):
     ) -> Any:
         width, height = _image_size(request.size, request.aspect_ratio)
         count = request.n or 1
-        images = [
-            to_data_uri(media.make_png(width, height, seed=seed + i), "image/png").split(",", 1)[1]
-            for i in range(count)
-        ]
+        images = [media.cached_png_base64(width, height, seed=seed + i) for i in range(count)]
         return ctx.image_response(
             images=images,
             content_type="image/png",
@@ -451,12 +458,10 @@ class MockProviderHandler(BaseProviderHandler):
     ) -> Any:
         rate = output_format.sample_rate or 24000
         fmt, ctype = _mock_audio_format(output_format)
-        if output_format.format == "pcm":
-            data = media.make_pcm(duration, sample_rate=rate, seed=seed)
-        else:
-            data = media.make_wav(duration, sample_rate=rate, seed=seed)
+        kind = "pcm" if output_format.format == "pcm" else "wav"
+        audio = media.cached_audio_base64(kind, duration, sample_rate=rate, seed=seed)
         return ctx.audio_response(
-            audio=base64.b64encode(data).decode("ascii"),
+            audio=audio,
             content_type=ctype,
             duration=duration,
             sample_rate=rate,

@@ -13,19 +13,41 @@ Every function returns bytes that ordinary decoders (browsers, FFmpeg, PIL, ``wa
 
 The output depends only on the arguments: the same call always returns identical bytes, and
 different seeds give visibly different colours (and a different melody).
+
+The mock handler goes through the ``cached_*`` functions: results (and their base64 text)
+are kept in a bounded LRU (:data:`cache`), so a repeated generation costs no encoding.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import operator
 import struct
 import sys
+import threading
 import zlib
 from array import array
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
 
-__all__ = ["make_mp4", "make_pcm", "make_png", "make_wav"]
+__all__ = [
+    "CacheMiss",
+    "cache",
+    "cache_only",
+    "cached_audio_base64",
+    "cached_mp4",
+    "cached_png",
+    "cached_png_base64",
+    "make_mp4",
+    "make_pcm",
+    "make_png",
+    "make_wav",
+]
 
 _RGB = tuple[float, float, float]
 
@@ -866,3 +888,133 @@ def make_mp4(
         samples.append(struct.pack(">I", len(nal)) + nal)
         previous = planes
     return _mux_mp4(scene, timescale, deltas, samples, sync, sps, pps)
+
+
+# --------------------------------------------------------------------------------------------
+# Encoded-media cache
+# --------------------------------------------------------------------------------------------
+
+_CACHE_MAX_BYTES = 64 * 1024 * 1024
+"""Total size of the cached media (bytes plus their base64 text)."""
+_CACHE_MAX_ENTRY = 8 * 1024 * 1024
+"""Larger results are not cached (a long HD clip is rebuilt each time)."""
+_CACHE_MAX_ENTRIES = 256
+
+
+class CacheMiss(LookupError):
+    """Raised inside :func:`cache_only` when a result is not cached yet."""
+
+
+class _MediaCache:
+    """A thread-safe LRU of encoded media, bounded in entries and in bytes.
+
+    Every mock output depends only on its parameters (size, duration, sample rate, seed), so
+    a repeated request reuses the bytes, and the base64 text, of the first one.
+    """
+
+    def __init__(self, max_bytes: int, max_entry: int, max_entries: int) -> None:
+        self.max_bytes, self.max_entry, self.max_entries = max_bytes, max_entry, max_entries
+        self._items: OrderedDict[tuple[Any, ...], bytes | str] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    def get(self, key: tuple[Any, ...], build: Callable[[], bytes | str]) -> bytes | str:
+        with self._lock:
+            found = self._items.get(key)
+            if found is not None:
+                self._items.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+        if _ONLY_CACHED.get():
+            raise CacheMiss(key[0])
+        value = build()  # outside the lock: two threads may build the same value once each
+        size = len(value)
+        if size <= self.max_entry:
+            with self._lock:
+                if key not in self._items:
+                    self._items[key] = value
+                    self._size += size
+                while self._size > self.max_bytes or len(self._items) > self.max_entries:
+                    _, dropped = self._items.popitem(last=False)
+                    self._size -= len(dropped)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._size = 0
+            self.hits = self.misses = 0
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+cache = _MediaCache(_CACHE_MAX_BYTES, _CACHE_MAX_ENTRY, _CACHE_MAX_ENTRIES)
+"""The process-wide cache of mock media (``cache.clear()`` empties it)."""
+
+_ONLY_CACHED: ContextVar[bool] = ContextVar("tarash_mock_only_cached", default=False)
+
+
+@contextmanager
+def cache_only() -> Iterator[None]:
+    """Within the block, a media function whose result is not cached raises :class:`CacheMiss`
+    instead of encoding (so the caller can do the encoding off the event loop instead)."""
+    token = _ONLY_CACHED.set(True)
+    try:
+        yield
+    finally:
+        _ONLY_CACHED.reset(token)
+
+
+def _key_float(value: float) -> float:
+    return round(float(value), 6)
+
+
+def cached_png(width: int, height: int, *, seed: int = 0) -> bytes:
+    """:func:`make_png`, cached."""
+    data = cache.get(("png", width, height, seed), lambda: make_png(width, height, seed=seed))
+    assert isinstance(data, bytes)
+    return data
+
+
+def cached_png_base64(width: int, height: int, *, seed: int = 0) -> str:
+    """Base64 text of :func:`make_png`, cached."""
+    text = cache.get(
+        ("png-b64", width, height, seed),
+        lambda: base64.b64encode(cached_png(width, height, seed=seed)).decode("ascii"),
+    )
+    assert isinstance(text, str)
+    return text
+
+
+def cached_audio_base64(
+    kind: str, duration_seconds: float, *, sample_rate: int = 24000, seed: int = 0
+) -> str:
+    """Base64 text of :func:`make_wav` (``kind="wav"``) or :func:`make_pcm` (``"pcm"``), cached."""
+    make = make_pcm if kind == "pcm" else make_wav
+    text = cache.get(
+        (f"{kind}-b64", _key_float(duration_seconds), sample_rate, seed),
+        lambda: base64.b64encode(make(duration_seconds, sample_rate=sample_rate, seed=seed)).decode(
+            "ascii"
+        ),
+    )
+    assert isinstance(text, str)
+    return text
+
+
+def cached_mp4(
+    width: int, height: int, duration_seconds: float, *, fps: int = 12, seed: int = 0
+) -> bytes:
+    """:func:`make_mp4`, cached (clips over the per-entry bound are rebuilt each time)."""
+    data = cache.get(
+        ("mp4", width, height, _key_float(duration_seconds), fps, seed),
+        lambda: make_mp4(width, height, duration_seconds, fps=fps, seed=seed),
+    )
+    assert isinstance(data, bytes)
+    return data

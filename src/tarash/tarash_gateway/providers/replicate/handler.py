@@ -45,6 +45,7 @@ from tarash.tarash_gateway.media import (
     MediaContent,
     MediaInput,
     MediaTooLargeError,
+    check_media_sizes,
     extension_for,
     to_data_uri,
 )
@@ -313,6 +314,9 @@ class ReplicateProviderHandler(BaseProviderHandler):
                 uploaded[id(media)] = await self._media(ctx, client, media, options)
             return uploaded[id(media)]
 
+        await check_media_sizes(
+            prepared.payload, ctx.config.max_input_bytes, provider=self.name, model=ctx.model
+        )
         payload: dict[str, Any] = await walk_media(prepared.payload, convert)
         params: dict[str, Any] = {}
         wait = self._wait(ctx, options)

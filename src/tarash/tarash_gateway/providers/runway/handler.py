@@ -40,6 +40,7 @@ from tarash.tarash_gateway.jobs import JobRef, JobState, JobStatus, Operation
 from tarash.tarash_gateway.media import (
     MediaInput,
     MediaTooLargeError,
+    check_media_sizes,
     extension_for,
     to_data_uri,
 )
@@ -251,6 +252,9 @@ class RunwayProviderHandler(BaseProviderHandler):
                 done[id(media)] = await self._media(ctx, client, media, policy)
             return done[id(media)]
 
+        await check_media_sizes(
+            prepared.payload, ctx.config.max_input_bytes, provider=self.name, model=ctx.model
+        )
         payload: dict[str, Any] = await walk_media(prepared.payload, convert)
         endpoint = _endpoint(prepared.operation, payload)
         resource: Any = getattr(client, endpoint)

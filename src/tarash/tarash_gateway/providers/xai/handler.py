@@ -44,7 +44,7 @@ from tarash.tarash_gateway.exceptions import (
 )
 from tarash.tarash_gateway.http import parse_retry_after
 from tarash.tarash_gateway.jobs import JobRef, JobStatus, Operation
-from tarash.tarash_gateway.media import MediaInput
+from tarash.tarash_gateway.media import MediaInput, check_media_sizes
 from tarash.tarash_gateway.models import BaseGenerationConfig, BaseGenerationRequest, Cost
 from tarash.tarash_gateway.providers.base import (
     AttemptContext,
@@ -214,6 +214,9 @@ class XAIProviderHandler(BaseProviderHandler):
                     f"input media cannot be sent: {exc}", self.name, ctx.model
                 ) from exc
 
+        await check_media_sizes(
+            payload, ctx.config.max_input_bytes, provider=self.name, model=ctx.model
+        )
         result: dict[str, Any] = await walk_media(payload, convert)
         return result
 
