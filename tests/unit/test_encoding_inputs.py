@@ -100,12 +100,6 @@ def test_helpers_describe_the_problem_without_the_value() -> None:
     assert surrogate is not None and "position 2" in surrogate
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs header_value_problem() in BaseProviderHandler.check_credentials "
-    "(providers/base.py, the lead's file): today an environment key is only checked by the "
-    "HTTP client (UnicodeEncodeError -> GenerationFailedError, newline -> HTTPConnectionError)",
-)
 @pytest.mark.parametrize("bad", ["fal-key-\u2019abcdef", "fal-key-abcdef\n"])
 async def test_a_bad_key_from_the_environment_is_a_validation_error_before_network(
     bad: str, monkeypatch: pytest.MonkeyPatch

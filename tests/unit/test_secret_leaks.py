@@ -197,7 +197,7 @@ def fal() -> Iterator[FalEmulator]:
 def fal_config(emu: FalEmulator, **kw: Any) -> VideoGenerationConfig:
     values: dict[str, Any] = {
         "provider": "fal",
-        "model": "fal-ai/veo3",
+        "model": "fal-ai/veo3.1",
         "api_key": KEYS["fal"],
         "base_url": emu.base_url,
         "timeout": 10,
@@ -213,7 +213,7 @@ async def test_fal_submit_error_echoing_the_key(
     fal: FalEmulator, status: int, caplog: pytest.LogCaptureFixture, store: Path
 ) -> None:
     scan = scanner("fal", caplog, store)
-    fal.inject_status(status, path=r"^/fal-ai/veo3$", times=None)
+    fal.inject_status(status, path=r"^/fal-ai/veo3\.1$", times=None)
     config = fal_config(fal)
     exc = await expect_failure(
         generate_video_async(config, VideoGenerationRequest(prompt="p"), scan.on_progress)
@@ -473,11 +473,6 @@ def test_typed_errors_scrub_their_own_fields() -> None:
     assert error.raw_response["error"]["list"][1] == 1  # structure kept, only strings masked
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="streaming.py (the lead's file) raises `_map_exception(...) from exc` without "
-    "scrub_exception(exc): the SDK error in __cause__ still carries the echoed key",
-)
 async def test_stream_tts_error_echoing_the_key(
     eleven: ElevenLabsEmulator, caplog: pytest.LogCaptureFixture, store: Path
 ) -> None:

@@ -43,7 +43,6 @@ from datetime import time as dt_time
 from decimal import Decimal
 from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args, runtime_checkable
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -83,16 +82,11 @@ def utcnow() -> datetime:
 
 
 def url_without_userinfo(url: str | None) -> str | None:
-    """``url`` without ``user:password@`` (credentials never go into a job store)."""
-    if not url or "@" not in url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url.rpartition("@")[2]
-    if "@" not in parts.netloc:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+    """``url`` without credentials — ``user:password@`` and secret query parameters
+    (``?key=…``, ``?token=…``): they never go into a job store."""
+    from tarash.tarash_gateway._secrets import strip_url_credentials
+
+    return strip_url_credentials(url) if url else url
 
 
 class JobRef(BaseModel):

@@ -40,7 +40,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Literal, TypeVar
 
-from tarash.tarash_gateway._secrets import redact_text, redact_value
+from tarash.tarash_gateway._secrets import redact_text, redact_value, scrub_exception
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
     ContentModerationError,
@@ -583,6 +583,7 @@ def map_exception(
     """The typed error for an exception a handler let through (the one mapping of the core)."""
     if isinstance(exc, TarashException):
         return exc
+    scrub_exception(exc)  # an SDK error may echo the key; it becomes our error's __cause__
     mapped = handler.map_error(exc, ctx) if handler is not None else None
     if mapped is not None:
         if mapped.request_sent is None and request_never_sent(exc):

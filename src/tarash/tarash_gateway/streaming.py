@@ -422,6 +422,7 @@ class _Bridge:
     def start(self) -> None:
         from tarash.tarash_gateway import _sync
 
+        _sync.warn_if_loop_running(stacklevel=4)  # blocking reads would stall that loop
         loop = portal_loop()
         if threading.current_thread() is _sync._thread:
             raise RuntimeError(

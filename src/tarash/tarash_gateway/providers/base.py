@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 import httpx
 
 from tarash.tarash_gateway import orchestrator
-from tarash.tarash_gateway._secrets import register_secret
+from tarash.tarash_gateway._secrets import header_value_problem, register_secret
 from tarash.tarash_gateway._sync import run_sync
 from tarash.tarash_gateway.exceptions import (
     AuthenticationError,
@@ -129,14 +129,26 @@ class BaseProviderHandler(StepHandler):
         return None
 
     def check_credentials(self, config: BaseGenerationConfig) -> None:
-        """Fail before any network call when no key can be found."""
-        if self.requires_api_key and not self.api_key(config):
+        """Fail before any network call when no key can be found, or when the key (from
+        the config or the environment) cannot travel in an HTTP header."""
+        key = self.api_key(config)
+        if self.requires_api_key and not key:
             hint = f" or set {' / '.join(self.api_key_env)}" if self.api_key_env else ""
             raise AuthenticationError(
                 f"no API key for provider {self.name!r}: pass api_key in the config{hint}",
                 self.name,
                 config.model,
                 status_code=None,
+            )
+        problem = header_value_problem(key) if key else None
+        if problem is not None:
+            source = (
+                "api_key"
+                if config.api_key_value()
+                else " / ".join(v for v in self.api_key_env if os.environ.get(v))
+            )
+            raise ValidationError(
+                f"the API key from {source} {problem}", self.name, config.model, field="api_key"
             )
 
     # ------------------------------------------------------------------ clients
