@@ -231,3 +231,28 @@ async def test_fetch_job_result_is_one_step_without_resubmitting(scripted: Scrip
     response = await fetch_job_result_async(job, cfg())
     assert response.video == "https://x/v.mp4"
     assert (scripted.submits, scripted.results) == (1, 1)
+
+
+async def test_a_cancel_while_the_accepted_job_is_recorded_still_cancels_upstream(
+    scripted: Scripted, store: MemoryJobStore
+) -> None:
+    recording = asyncio.Event()
+    release = asyncio.Event()
+    resolve = store.resolve_intent
+
+    async def slow_resolve(intent_id: str, job: JobRef) -> None:
+        recording.set()
+        await release.wait()  # the write is in flight when the caller cancels
+        await resolve(intent_id, job)
+
+    store.resolve_intent = slow_resolve  # type: ignore[method-assign]
+    task = asyncio.ensure_future(generate_video_async(cfg(timeout=30), REQ))
+    await recording.wait()
+    task.cancel()
+    await asyncio.sleep(0.05)
+    release.set()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert scripted.cancels == 1  # the job was given up upstream, not orphaned
+    records = [r for r in store._records.values() if r.job is not None]  # noqa: SLF001
+    assert [(r.job.provider_request_id, r.state) for r in records] == [("job-1", "cancelled")]
