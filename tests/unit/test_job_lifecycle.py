@@ -254,5 +254,5 @@ async def test_a_cancel_while_the_accepted_job_is_recorded_still_cancels_upstrea
     with pytest.raises(asyncio.CancelledError):
         await task
     assert scripted.cancels == 1  # the job was given up upstream, not orphaned
-    records = [r for r in store._records.values() if r.job is not None]  # noqa: SLF001
+    records = [r for r in store._records.values() if r.job is not None]
     assert [(r.job.provider_request_id, r.state) for r in records] == [("job-1", "cancelled")]
