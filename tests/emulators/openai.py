@@ -455,6 +455,26 @@ class OpenAIEmulator(Emulator):
         job.data["content"] = mp4_bytes(job.id)
         return web.json_response(self.video_json(job, job.peek()), headers=self._video_headers())
 
+    @route("GET", "/v1/videos")
+    @route("GET", "/openai/v1/videos")
+    async def list_videos(self, request: web.Request) -> web.StreamResponse:
+        """``GET /videos`` (newest first with ``order=desc``, the default), one page."""
+        limit = max(1, min(100, int(request.query.get("limit", "20"))))
+        jobs = [j for j in self.jobs.values() if "meta" in j.data]
+        jobs.sort(key=lambda j: j.data["meta"]["created_at"], reverse=True)
+        if request.query.get("order") == "asc":
+            jobs.reverse()
+        data = [self.video_json(job, job.peek()) for job in jobs[:limit]]
+        return web.json_response(
+            {
+                "object": "list",
+                "data": data,
+                "first_id": data[0]["id"] if data else None,
+                "last_id": data[-1]["id"] if data else None,
+                "has_more": len(jobs) > limit,
+            }
+        )
+
     @route("POST", "/v1/videos")
     @route("POST", "/openai/v1/videos")
     async def create_video(self, request: web.Request) -> web.StreamResponse:

@@ -8,6 +8,7 @@ Wire protocol (bearer auth; errors are RFC 7807 problem JSON
 * ``POST /v1/deployments/{owner}/{name}/predictions`` ``{"input": {...}}`` → 201 prediction
   — all three honour ``Prefer: wait`` / ``Prefer: wait=N`` by holding the request until the
   prediction finishes or N seconds (≤ 60) pass;
+* ``GET /v1/predictions`` → a page of predictions, newest first
 * ``GET /v1/predictions/{id}`` → prediction (one status poll of the scripted job)
 * ``POST /v1/predictions/{id}/cancel`` → prediction (``canceled`` unless already finished)
 * ``POST /v1/files`` multipart ``content`` (+ ``metadata``) → file object with ``urls.get``
@@ -293,6 +294,13 @@ class ReplicateEmulator(Emulator):
         deployment = f"{request.match_info['owner']}/{request.match_info['name']}"
         model = self.deployments.get(deployment, deployment)
         return await self._create(request, model, "deployment", "deployment")
+
+    @route("GET", "/v1/predictions")
+    async def list_predictions(self, request: web.Request) -> web.StreamResponse:
+        """One page (100) of the account's predictions, newest first (Replicate's list)."""
+        jobs = sorted(self.jobs.values(), key=lambda j: j.data["created_at"], reverse=True)
+        results = [self.prediction_json(job, job.peek()) for job in jobs[:100]]
+        return web.json_response({"next": None, "previous": None, "results": results})
 
     @route("GET", "/v1/predictions/{prediction_id}")
     async def get_prediction(self, request: web.Request) -> web.StreamResponse:

@@ -38,6 +38,7 @@ import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Literal, TypeVar
 
 from tarash.tarash_gateway._secrets import redact_text, redact_value, scrub_exception
@@ -671,20 +672,19 @@ async def _submit(handler: StepHandler, ctx: AttemptContext, prepared: Prepared)
     intent_id = f"{ctx.request_id}.{ctx.attempt_number}"
     store = _Intents(intent_id)
     await store.begin(ctx, prepared)
+    lost: TarashException | None = None
     try:
         async with asyncio.timeout(ctx.remaining()):
             submission = await _guard(handler, ctx, handler.submit(ctx, prepared))
     except TimeoutError as exc:
-        raise await store.unknown(
-            ctx,
-            TarashTimeoutError(
-                f"{ctx.provider} did not answer the {ctx.operation} submit within "
-                f"{ctx.config.timeout:g}s",
-                ctx.provider,
-                ctx.model,
-                timeout_seconds=ctx.config.timeout,
-            ),
-        ) from exc
+        lost = TarashTimeoutError(
+            f"{ctx.provider} did not answer the {ctx.operation} submit within "
+            f"{ctx.config.timeout:g}s",
+            ctx.provider,
+            ctx.model,
+            timeout_seconds=ctx.config.timeout,
+        )
+        lost.__cause__ = exc
     except asyncio.CancelledError:
         await asyncio.shield(store.mark("unknown", "cancelled while the submit was in flight"))
         raise
@@ -693,8 +693,18 @@ async def _submit(handler: StepHandler, ctx: AttemptContext, prepared: Prepared)
         if outcome != "unknown":
             await store.mark(outcome, redact_text(str(exc)))
             raise
-        await store.unknown(ctx, exc)
-        raise
+        lost = exc
+    if lost is not None:
+        found = await _reconcile(handler, ctx, prepared, store.started)
+        if found is None:
+            raise await store.unknown(ctx, lost)
+        # The provider did accept it: carry on with that job (nothing is sent again).
+        log_info(
+            "Submit outcome was unknown; found the job it created",
+            {"request_id": ctx.request_id, "job": found.provider_request_id},
+            _LOG,
+        )
+        submission = found
     if isinstance(submission, JobRef):
         recorded = asyncio.ensure_future(store.accepted(submission))
         try:
@@ -717,11 +727,38 @@ class _CancelledAfterAccept(BaseException):
         self.job = job
 
 
+_RECONCILE_DELAY = 1.0
+"""Seconds before looking for the job of a lost submit (listings lag behind creation)."""
+
+
+async def _reconcile(
+    handler: StepHandler, ctx: AttemptContext, prepared: Prepared, sent_after: datetime
+) -> JobRef | None:
+    """One bounded look for the job a submit with an unknown outcome created."""
+    if type(handler).find_submitted is StepHandler.find_submitted:
+        return None  # this provider cannot look
+    try:
+        known = {
+            r.job.provider_request_id
+            for r in await get_job_store().pending()
+            if r.job is not None and r.job.provider == ctx.provider
+        }
+        async with asyncio.timeout(_LOOK_BUDGET):
+            await asyncio.sleep(_RECONCILE_DELAY)
+            return await _guard(
+                handler, ctx, handler.find_submitted(ctx, prepared, sent_after, known)
+            )
+    except (TarashException, TimeoutError) as exc:
+        log_debug("Reconciliation look failed", {"error": str(exc)}, _LOG)
+        return None
+
+
 class _Intents:
     """The job-store side of one submit (stores without intent support are skipped)."""
 
     def __init__(self, intent_id: str) -> None:
         self.intent_id = intent_id
+        self.started = utcnow()
         self.store: Any = get_job_store()
         self.enabled = callable(getattr(self.store, "record_intent", None))
 

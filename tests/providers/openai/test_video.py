@@ -386,3 +386,23 @@ async def test_rejected_delete_is_not_a_confirmed_cancel(openai_emu: OpenAIEmula
     other = await submit_job_async(config, VideoGenerationRequest(prompt="y"))
     assert isinstance(other, JobRef)
     assert await cancel_job_async(other, config) is False
+
+
+async def test_a_lost_create_answer_is_reconciled_from_the_video_list(
+    openai_emu: OpenAIEmulator,
+) -> None:
+    """The Videos API created the job but its answer was lost: ``GET /videos`` shows it
+    (same model, prompt, seconds and size, created since the send), so the gateway waits
+    for that job instead of paying for another one or falling back."""
+    from tests.emulators.harness import FaultKind
+
+    openai_emu.job_script = JobScript.success(running=1, by_polls=True)
+    openai_emu.inject(FaultKind.DROP, path=r"^/v1/videos$", method="POST", after=True)
+    before = len(openai_emu.jobs)
+    response = await generate_video_async(
+        video_config(openai_emu, "sora-2", fallback_configs=[MOCK_FALLBACK]),
+        VideoGenerationRequest(prompt="a lost answer", duration_seconds=4),
+    )
+    assert response.provider == "openai" and response.video
+    assert len(openai_emu.jobs) == before + 1  # one job upstream, never a second
+    assert openai_emu.count(r"^/v1/videos$", "GET") == 1

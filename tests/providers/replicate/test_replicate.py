@@ -43,7 +43,7 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers.mock.media import make_png
 from tests.conftest import FAST_RETRY
-from tests.emulators.harness import JobScript, RecordedRequest, emulator_fixture
+from tests.emulators.harness import FaultKind, JobScript, RecordedRequest, emulator_fixture
 from tests.emulators.replicate import (
     REPLICATE_API_KEY,
     ReplicateEmulator,
@@ -750,3 +750,40 @@ async def test_cancel_job_of_a_finished_prediction_keeps_it(replicate: Replicate
     assert replicate.count(r"/cancel$", "POST") == 0  # looked first: nothing to cancel
     response = await wait_for_job_async(job, video_config(replicate))
     assert response.video
+
+
+async def test_a_lost_create_answer_is_reconciled_from_the_prediction_list(
+    replicate: ReplicateEmulator,
+) -> None:
+    """Replicate created the prediction but its answer was lost: the gateway finds it in
+    the account's prediction list (same input, created since the send) and waits for
+    it — no second create, no fallback."""
+    replicate.job_script = JobScript.success(None, queued=0.05, running=0.2)
+    replicate.inject(FaultKind.DROP, path=CREATE, method="POST", after=True)
+    fallback = VideoGenerationConfig(provider="mock", model="mock-video")
+    response = await generate_video_async(
+        video_config(replicate, fallback_configs=[fallback]), VideoGenerationRequest(prompt="p")
+    )
+    assert response.provider == "replicate" and response.video
+    assert len(replicate.jobs) == 1  # exactly one prediction upstream
+    assert replicate.count(r"^/v1/predictions$", "GET") == 1
+    meta = response.execution_metadata
+    assert meta is not None and meta.total_attempts == 1
+
+
+async def test_reconciliation_never_guesses_between_identical_predictions(
+    replicate: ReplicateEmulator,
+) -> None:
+    replicate.job_script = JobScript.success(None, queued=0.05, running=5)
+    config = video_config(replicate)
+    twin = await submit_job_async(config, VideoGenerationRequest(prompt="same"))
+    assert isinstance(twin, JobRef)
+    from tarash.tarash_gateway import get_job_store
+
+    # A twin we know is never claimed; mark it finished so that it counts as a candidate.
+    await get_job_store().update(twin, "completed")
+    replicate.inject(FaultKind.DROP, path=CREATE, method="POST", after=True)
+    with pytest.raises(HTTPConnectionError) as info:
+        await generate_video_async(config, VideoGenerationRequest(prompt="same"))
+    assert info.value.outcome_unknown  # two matching predictions: ambiguous, not adopted
+    assert len(replicate.jobs) == 2

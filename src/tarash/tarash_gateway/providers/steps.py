@@ -26,6 +26,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from tarash.tarash_gateway.exceptions import OperationNotSupportedError, TarashException
@@ -317,6 +318,19 @@ class StepHandler:
         """Ask the provider to stop the job (see :data:`CancelOutcome`; ``True`` means
         ``"cancelled"``, ``False`` ``"unconfirmed"``)."""
         return "unconfirmed"
+
+    async def find_submitted(
+        self, ctx: AttemptContext, prepared: Prepared, sent_after: datetime, known: set[str]
+    ) -> JobRef | None:
+        """Find the job a submit with an unknown outcome may have created (reconciliation).
+
+        Called once, after a submit was sent and its answer lost. A provider that can list
+        its jobs returns the one job created at or after ``sent_after`` (give or take
+        clock skew) from exactly the input this attempt sent, and not among ``known``
+        (provider ids already recorded) — or ``None`` when there is none, or more than
+        one (ambiguous: it is never guessed). The default cannot look.
+        """
+        return None
 
     def stream_tts(self, ctx: AttemptContext, prepared: Prepared) -> AsyncIterator[bytes]:
         """Yield TTS audio chunks as the provider produces them (see ``stream_tts``)."""

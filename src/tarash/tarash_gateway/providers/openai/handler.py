@@ -27,6 +27,7 @@ import importlib
 import json
 import sys
 from collections.abc import AsyncIterator, Mapping
+from datetime import datetime
 from typing import Any, ClassVar, Literal
 
 from tarash.tarash_gateway.audio import audio_facts
@@ -552,6 +553,8 @@ class OpenAIProviderHandler(BaseProviderHandler):
                 kwargs["input_reference"] = await self._read_media(
                     ctx, reference, "image_list", "input_reference"
                 )
+            # kept to find the job again if the answer is lost (see find_submitted)
+            ctx.job_state["sent"] = (self.api_model(ctx.config), prompt, dict(kwargs))
             raw = await client.videos.with_raw_response.create(
                 prompt=prompt,
                 model=self.api_model(ctx.config),
@@ -695,6 +698,47 @@ class OpenAIProviderHandler(BaseProviderHandler):
             cost=cost,
         )
         return response
+
+    async def find_submitted(
+        self, ctx: AttemptContext, prepared: Prepared, sent_after: datetime, known: set[str]
+    ) -> JobRef | None:
+        """The video job a lost ``POST /videos`` created: ``GET /videos`` (newest first)
+        lists model, prompt, seconds, size and creation time; exactly one match created
+        since the send, and not already ours, is it (remixes are never reconciled)."""
+        sent = ctx.job_state.get("sent")
+        if sent is None or prepared.operation != "video":
+            return None
+        model, prompt, kwargs = sent
+        client = self._client(ctx, "videos")
+        page = await client.videos.list(limit=50, order="desc", timeout=ctx.http_timeout(15.0))
+        earliest = sent_after.timestamp() - 10  # clock skew between us and the API
+        candidates = [
+            v
+            for v in page.data
+            if v.id not in known
+            and v.model == model
+            and v.prompt == prompt
+            and v.created_at >= earliest
+            and all(
+                str(getattr(v, k, None)) == str(val)
+                for k, val in kwargs.items()
+                if k in ("seconds", "size")
+            )
+        ]
+        if len(candidates) != 1:
+            return None  # none, or ambiguous: never guess which job is ours
+        video = candidates[0]
+        return ctx.job(
+            video.id,
+            data={
+                "api": self.video_api,
+                "family": self.model_family(ctx.config),
+                "seconds": video.seconds,
+                "size": video.size,
+                "remix_of": None,
+                "reconciled": True,
+            },
+        )
 
     async def cancel(self, ctx: AttemptContext, job: JobRef) -> bool:
         """``DELETE /videos/{id}``; True only when the API answers ``deleted: true``.

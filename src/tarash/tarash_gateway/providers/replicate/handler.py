@@ -28,6 +28,7 @@ import mimetypes
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from urllib.parse import urlparse
 
@@ -93,7 +94,18 @@ _OWNER_NAME = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 _VERSION = re.compile(r"^[0-9a-fA-F]{8,128}$")
 _MAX_WAIT = 60
 _DEFAULT_TIMEOUT = 60.0
-_MAX_TRACKED = 2048
+_RECONCILE_SKEW = timedelta(seconds=10)
+"""Clock skew allowed between our send time and Replicate's ``created_at``."""
+
+
+def _created(prediction: Prediction) -> datetime:
+    text = str(prediction.created_at or "")
+    try:
+        when = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return datetime.min.replace(tzinfo=UTC)
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
 
 # Replicate marks flagged content with E005 ("flagged as sensitive"); models add their own wording.
 _MODERATION = re.compile(
@@ -318,6 +330,7 @@ class ReplicateProviderHandler(BaseProviderHandler):
             prepared.payload, ctx.config.max_input_bytes, provider=self.name, model=ctx.model
         )
         payload: dict[str, Any] = await walk_media(prepared.payload, convert)
+        ctx.job_state["sent"] = (kind, ref, payload)  # to find the prediction if the answer is lost
         params: dict[str, Any] = {}
         wait = self._wait(ctx, options)
         if wait:
@@ -476,6 +489,40 @@ class ReplicateProviderHandler(BaseProviderHandler):
         )
 
     # ------------------------------------------------------------------ cancel
+
+    async def find_submitted(
+        self, ctx: AttemptContext, prepared: Prepared, sent_after: datetime, known: set[str]
+    ) -> JobRef | None:
+        """The prediction a lost create made: ``GET /v1/predictions`` (newest first) has
+        every prediction's input and creation time; exactly one created since the send
+        from the very same input, and not already ours, is it."""
+        sent = ctx.job_state.get("sent")
+        if sent is None:
+            return None  # the create was never reached (an upload failed first)
+        kind, ref, payload = sent
+        client = self._client(ctx.config)
+        page = await client.predictions.async_list()
+        earliest = sent_after - _RECONCILE_SKEW
+        candidates = [
+            p
+            for p in page.results
+            if p.id not in known
+            and p.input == payload
+            and _created(p) >= earliest
+            and (
+                (kind == "model" and p.model == ref)
+                or (kind == "version" and p.version == ref.rsplit(":", 1)[-1])
+                or kind == "deployment"
+            )
+        ]
+        if len(candidates) != 1:
+            return None  # none, or ambiguous: never guess which job is ours
+        prediction = candidates[0]
+        return ctx.job(
+            prediction.id,
+            endpoints=dict(prediction.urls or {}),
+            data={"target": kind, "ref": ref, "wait": None, "reconciled": True},
+        )
 
     async def cancel(self, ctx: AttemptContext, job: JobRef) -> CancelOutcome:
         """``POST /v1/predictions/{id}/cancel``: the prediction it answers tells the outcome
