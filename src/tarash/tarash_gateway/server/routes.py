@@ -166,7 +166,9 @@ async def check_callback_url(request: Request, url: str) -> None:
     if not url.startswith(("http://", "https://")):
         raise ApiError(422, "a webhook URL must be http(s)", "invalid_webhook_url", "url")
     if not request.app.state.settings.allow_private_urls:
-        await check_media_urls(ImageGenerationRequest(prompt="-", image_list=[url]))
+        await check_media_urls(
+            ImageGenerationRequest(prompt="-", image_list=[{"image": url, "type": "reference"}])
+        )
 
 
 def _media_values(request: BaseGenerationRequest) -> list[tuple[str, str]]:
@@ -313,7 +315,9 @@ async def create_job(
             )
         conn.execute(dbm.jobs.insert().values(**row))
         add_event(conn, row["id"], "job.queued", {"state": state, "model": model})
-        return row, False
+        stored = get_job_row(conn, row["id"])
+        assert stored is not None
+        return stored, False
 
     created, replayed = await app.db.run(insert)
     if not replayed:
@@ -563,7 +567,7 @@ async def images_edits(request: Request, who: auth.Principal = Depends(principal
         job_request = _build(
             ImageGenerationRequest,
             prompt=prompt,
-            image_list=images,
+            image_list=[{"image": i, "type": "reference"} for i in images],
             mask_image=await _read_upload(mask, "mask") if mask is not None else None,
             n=int(n) if n else None,
             size=None if size in (None, "auto") else size,
@@ -835,7 +839,7 @@ async def create_video(request: Request, who: auth.Principal = Depends(principal
             duration_seconds=int(seconds) if seconds else None,
             aspect_ratio=aspect,
             resolution=resolution,
-            image_list=images or None,
+            image_list=[{"image": i, "type": "first_frame"} for i in images] or None,
         )
         model = _form_str(form, "model") or _default_model(request, "video")
         row, _ = await create_job(
