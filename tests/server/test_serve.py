@@ -27,6 +27,8 @@ from standardwebhooks.webhooks import Webhook
 from tests.emulators.fal import FAL_API_KEY, FalEmulator
 from tests.emulators.harness import JobScript
 
+pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
+
 MASTER = "master-test-key-0123456789"
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -57,11 +59,25 @@ class Server:
         env.pop("TARASH_MASTER_KEY", None)
         if self.master:
             env["TARASH_MASTER_KEY"] = self.master
-        self.log = open(self.tmp / f"server-{time.monotonic_ns()}.log", "wb")
+        self.log = open(self.tmp / f"server-{time.monotonic_ns()}.log", "wb")  # noqa: SIM115
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "tarash.tarash_gateway.cli", "serve", "--port", str(self.port),
-             "--config", str(self.cfg), "--db", self.db, "--log-level", "warning"],
-            env=env, stdout=self.log, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "tarash.tarash_gateway.cli",
+                "serve",
+                "--port",
+                str(self.port),
+                "--config",
+                str(self.cfg),
+                "--db",
+                self.db,
+                "--log-level",
+                "warning",
+            ],
+            env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
         )
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -70,7 +86,9 @@ class Server:
                     return self
             except httpx.HTTPError:
                 pass
-            assert self.proc.poll() is None, (self.tmp / "x").read_text() if False else "server died"
+            assert self.proc.poll() is None, (
+                (self.tmp / "x").read_text() if False else "server died"
+            )
             time.sleep(0.1)
         raise AssertionError("server did not start")
 
@@ -141,9 +159,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, fal_emu: FalEmulator) -> It
     tmp = tmp_path_factory.mktemp("serve")
     config = (
         f'\n[providers.fal]\napi_key = "{FAL_API_KEY}"\n'
-        "\n[models.fal-video]\nprovider = \"fal\"\nmodel = \"fal-ai/veo3.1\"\noperation = \"video\"\n"
+        '\n[models.fal-video]\nprovider = "fal"\nmodel = "fal-ai/veo3.1"\noperation = "video"\n'
         f'base_url = "{fal_emu.base_url}"\npoll_interval = 0.1\n'
-        "\n[models.house-video]\nprovider = \"mock\"\nmodel = \"mock-video\"\noperation = \"video\"\n"
+        '\n[models.house-video]\nprovider = "mock"\nmodel = "mock-video"\noperation = "video"\n'
         "defaults = { duration_seconds = 4 }\n"
     )
     srv = Server(tmp, config).start()
@@ -173,9 +191,21 @@ def _key(server: Server, models: list[str] | None = None) -> str:
 def test_refuses_open_non_loopback_bind(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "TARASH_MASTER_KEY"}
     proc = subprocess.run(
-        [sys.executable, "-m", "tarash.tarash_gateway.cli", "serve", "--host", "0.0.0.0",
-         "--port", str(_free_port()), "--db", f"sqlite:///{tmp_path / 'x.db'}"],
-        env=env, capture_output=True, timeout=30,
+        [
+            sys.executable,
+            "-m",
+            "tarash.tarash_gateway.cli",
+            "serve",
+            "--host",
+            "0.0.0.0",
+            "--port",
+            str(_free_port()),
+            "--db",
+            f"sqlite:///{tmp_path / 'x.db'}",
+        ],
+        env=env,
+        capture_output=True,
+        timeout=30,
     )
     assert proc.returncode == 2
     assert b"refusing to listen on 0.0.0.0" in proc.stderr
@@ -191,11 +221,16 @@ def test_auth_no_key_wrong_key_other_keys_job(server: Server) -> None:
     alice, bob = _key(server), _key(server)
     with server.http(alice) as h:
         assert h.post("/v1/keys", json={}).status_code == 403  # not the master key
-        job = h.post("/v1/jobs", json={"operation": "image", "model": "mock/mock-image",
-                                       "request": {"prompt": "a"}}).json()
+        job = h.post(
+            "/v1/jobs",
+            json={"operation": "image", "model": "mock/mock-image", "request": {"prompt": "a"}},
+        ).json()
     with server.http(bob) as h:
-        for path in (f"/v1/jobs/{job['id']}", f"/v1/jobs/{job['id']}/events",
-                     f"/v1/jobs/{job['id']}/content"):
+        for path in (
+            f"/v1/jobs/{job['id']}",
+            f"/v1/jobs/{job['id']}/events",
+            f"/v1/jobs/{job['id']}/content",
+        ):
             assert h.get(path).status_code == 404
         assert h.post(f"/v1/jobs/{job['id']}/cancel").status_code == 404
     with pytest.raises(openai.NotFoundError):
@@ -212,7 +247,9 @@ def test_key_model_allowlist_and_revoke(server: Server) -> None:
     with pytest.raises(openai.PermissionDeniedError):
         client.videos.create(prompt="x", model="mock/mock-video")  # type: ignore[arg-type]
     with server.http() as h:
-        kid = next(k["id"] for k in h.get("/v1/keys").json()["data"] if k["models"] == ["mock/mock-image"])
+        kid = next(
+            k["id"] for k in h.get("/v1/keys").json()["data"] if k["models"] == ["mock/mock-image"]
+        )
         assert h.delete(f"/v1/keys/{kid}").status_code == 200
     with pytest.raises(openai.AuthenticationError):
         client.models.list()
@@ -221,12 +258,19 @@ def test_key_model_allowlist_and_revoke(server: Server) -> None:
 def test_keys_cli(tmp_path: Path) -> None:
     db = f"sqlite:///{tmp_path / 'k.db'}"
     run = [sys.executable, "-m", "tarash.tarash_gateway.cli", "keys"]
-    out = subprocess.run([*run, "create", "--name", "ci", "--model", "mock/mock-image", "--db", db],
-                         capture_output=True, timeout=30, check=True).stdout
+    out = subprocess.run(
+        [*run, "create", "--name", "ci", "--model", "mock/mock-image", "--db", db],
+        capture_output=True,
+        timeout=30,
+        check=True,
+    ).stdout
     created = json.loads(out)
     assert created["key"].startswith("tk-") and created["models"] == ["mock/mock-image"]
-    listed = json.loads(subprocess.run([*run, "list", "--db", db], capture_output=True, timeout=30,
-                                       check=True).stdout)
+    listed = json.loads(
+        subprocess.run(
+            [*run, "list", "--db", db], capture_output=True, timeout=30, check=True
+        ).stdout
+    )
     assert [k["id"] for k in listed] == [created["id"]] and "key" not in listed[0]
     assert created["key"] not in (tmp_path / "k.db").read_bytes().decode("latin-1")
     subprocess.run([*run, "revoke", created["id"], "--db", db], timeout=30, check=True)
@@ -254,8 +298,12 @@ def test_images_generations_b64_and_url(server: Server) -> None:
 
 def test_images_edits_multipart(server: Server) -> None:
     client = server.client()
-    png = base64.b64decode(client.images.generate(prompt="base", model="mock/mock-image").data[0].b64_json or "")
-    edited = client.images.edit(image=("in.png", png, "image/png"), prompt="make it blue", model="mock/mock-image")
+    png = base64.b64decode(
+        client.images.generate(prompt="base", model="mock/mock-image").data[0].b64_json or ""
+    )
+    edited = client.images.edit(
+        image=("in.png", png, "image/png"), prompt="make it blue", model="mock/mock-image"
+    )
     assert base64.b64decode(edited.data[0].b64_json or "").startswith(PNG)
 
 
@@ -272,11 +320,17 @@ def test_speech_streams_bytes_and_sse(server: Server) -> None:
         stored = h.get(f"/v1/jobs/{job_id}/content")  # the audio is kept
         assert stored.status_code == 200 and stored.content == audio
     sse = client.audio.speech.create(
-        model="mock/mock-tts", voice="alloy", input="hello", response_format="wav", stream_format="sse"
+        model="mock/mock-tts",
+        voice="alloy",
+        input="hello",
+        response_format="wav",
+        stream_format="sse",
     )
     events = [json.loads(line[6:]) for line in sse.text.splitlines() if line.startswith("data: ")]
     assert events[-1]["type"] == "speech.audio.done"
-    joined = b"".join(base64.b64decode(e["audio"]) for e in events if e["type"] == "speech.audio.delta")
+    joined = b"".join(
+        base64.b64decode(e["audio"]) for e in events if e["type"] == "speech.audio.delta"
+    )
     assert joined.startswith(b"RIFF")
 
 
@@ -307,7 +361,9 @@ def test_videos_create_and_poll_content_list_delete(server: Server) -> None:
 def test_video_input_reference_upload_and_status_values(server: Server) -> None:
     client = server.client()
     created = client.videos.create(
-        prompt="animate", model="mock/mock-video", input_reference=("ref.png", PNG + b"\0" * 64, "image/png")  # type: ignore[arg-type]
+        prompt="animate",
+        model="mock/mock-video",
+        input_reference=("ref.png", PNG + b"\0" * 64, "image/png"),  # type: ignore[arg-type]
     )
     seen = {created.status}
     while True:
@@ -325,9 +381,14 @@ def test_video_input_reference_upload_and_status_values(server: Server) -> None:
 
 def test_jobs_route_cancel_upstream_and_events_resume(server: Server) -> None:
     with server.http() as h:
-        job = h.post("/v1/jobs", json={"operation": "video", "model": "mock/mock-video",
-                                       "request": {"prompt": "long", "duration_seconds": 4},
-                                       }).json()
+        job = h.post(
+            "/v1/jobs",
+            json={
+                "operation": "video",
+                "model": "mock/mock-video",
+                "request": {"prompt": "long", "duration_seconds": 4},
+            },
+        ).json()
         assert job["state"] == "queued"
         deadline = time.monotonic() + 10
         while h.get(f"/v1/jobs/{job['id']}").json()["state"] != "in_progress":
@@ -335,7 +396,10 @@ def test_jobs_route_cancel_upstream_and_events_resume(server: Server) -> None:
             time.sleep(0.05)
         cancelled = h.post(f"/v1/jobs/{job['id']}/cancel").json()
         assert cancelled["cancel_requested"]
-        while (state := h.get(f"/v1/jobs/{job['id']}").json()["state"]) not in ("cancelled", "completed"):
+        while (state := h.get(f"/v1/jobs/{job['id']}").json()["state"]) not in (
+            "cancelled",
+            "completed",
+        ):
             assert time.monotonic() < deadline
             time.sleep(0.05)
         assert state == "cancelled"
@@ -365,8 +429,10 @@ def _sse(h: httpx.Client, path: str, last: str | None = None) -> list[dict[str, 
 
 def test_events_stream_live_progress(server: Server) -> None:
     with server.http() as h:
-        job = h.post("/v1/jobs", json={"operation": "video", "model": "mock/mock-video",
-                                       "request": {"prompt": "p"}}).json()
+        job = h.post(
+            "/v1/jobs",
+            json={"operation": "video", "model": "mock/mock-video", "request": {"prompt": "p"}},
+        ).json()
         events = _sse(h, f"/v1/jobs/{job['id']}/events")  # opened before it finished
     types = [e["event"] for e in events]
     assert "job.progress" in types and types[-1] == "job.completed"
@@ -382,12 +448,19 @@ def test_idempotency_key(server: Server) -> None:
         assert first.status_code == 201 and again.status_code == 200
         assert again.json()["id"] == first.json()["id"]
         assert again.headers["idempotent-replayed"] == "true"
-        other = h.post("/v1/jobs", json={**body, "request": {"prompt": "twice"}},
-                       headers={"Idempotency-Key": "k-1"})
+        other = h.post(
+            "/v1/jobs",
+            json={**body, "request": {"prompt": "twice"}},
+            headers={"Idempotency-Key": "k-1"},
+        )
         assert other.status_code == 422
     client = server.client()
-    a = client.videos.create(prompt="v", model="mock/mock-video", extra_headers={"Idempotency-Key": "v-1"})  # type: ignore[arg-type]
-    b = client.videos.create(prompt="v", model="mock/mock-video", extra_headers={"Idempotency-Key": "v-1"})  # type: ignore[arg-type]
+    a = client.videos.create(
+        prompt="v", model="mock/mock-video", extra_headers={"Idempotency-Key": "v-1"}
+    )  # type: ignore[arg-type]
+    b = client.videos.create(
+        prompt="v", model="mock/mock-video", extra_headers={"Idempotency-Key": "v-1"}
+    )  # type: ignore[arg-type]
     assert a.id == b.id
     done = client.videos.poll(a.id)
     assert done.status == "completed"
@@ -399,23 +472,30 @@ def test_idempotency_conflict_while_accepting(server: Server) -> None:
     big = b"\0" * (8 * 1024 * 1024)
 
     def slow_body() -> Iterator[bytes]:
-        yield b"--B\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\nx\r\n"
-        yield b"--B\r\nContent-Disposition: form-data; name=\"input_reference\"; filename=\"a.png\"\r\n"
+        yield b'--B\r\nContent-Disposition: form-data; name="prompt"\r\n\r\nx\r\n'
+        yield b'--B\r\nContent-Disposition: form-data; name="input_reference"; filename="a.png"\r\n'
         yield b"Content-Type: image/png\r\n\r\n" + PNG
         time.sleep(1.0)
         yield big + b"\r\n--B--\r\n"
 
-    headers = {"Authorization": f"Bearer {MASTER}", "Idempotency-Key": "slow-1",
-               "Content-Type": "multipart/form-data; boundary=B"}
+    headers = {
+        "Authorization": f"Bearer {MASTER}",
+        "Idempotency-Key": "slow-1",
+        "Content-Type": "multipart/form-data; boundary=B",
+    }
     result: dict[str, int] = {}
 
     def first() -> None:
-        result["first"] = httpx.post(f"{server.base}/v1/videos", content=slow_body(), headers=headers, timeout=30).status_code
+        result["first"] = httpx.post(
+            f"{server.base}/v1/videos", content=slow_body(), headers=headers, timeout=30
+        ).status_code
 
     t = threading.Thread(target=first)
     t.start()
     time.sleep(0.5)
-    second = httpx.post(f"{server.base}/v1/videos", content=b"--B--\r\n", headers=headers, timeout=30)
+    second = httpx.post(
+        f"{server.base}/v1/videos", content=b"--B--\r\n", headers=headers, timeout=30
+    )
     t.join()
     assert second.status_code == 409
     assert result["first"] == 200
@@ -423,24 +503,50 @@ def test_idempotency_conflict_while_accepting(server: Server) -> None:
 
 def test_refuses_local_paths_and_private_urls(tmp_path: Path) -> None:
     srv = Server(tmp_path, master=None)
-    srv.cfg.write_text(srv.cfg.read_text().replace("allow_private_urls = true", "allow_private_urls = false"))
+    srv.cfg.write_text(
+        srv.cfg.read_text().replace("allow_private_urls = true", "allow_private_urls = false")
+    )
     srv.start()
     try:
         with srv.http(key=None) as h:
             local = tmp_path / "secret.png"
             local.write_bytes(PNG)
-            for ref in (str(local), f"file://{local}", "http://127.0.0.1:1/x.png",
-                        "http://169.254.169.254/latest", "http://localhost/x.png"):
-                r = h.post("/v1/jobs", json={"operation": "image", "model": "mock/mock-image",
-                                             "request": {"prompt": "p", "image_list": [{"image": ref, "type": "reference"}]}})
+            for ref in (
+                str(local),
+                f"file://{local}",
+                "http://127.0.0.1:1/x.png",
+                "http://169.254.169.254/latest",
+                "http://localhost/x.png",
+            ):
+                r = h.post(
+                    "/v1/jobs",
+                    json={
+                        "operation": "image",
+                        "model": "mock/mock-image",
+                        "request": {
+                            "prompt": "p",
+                            "image_list": [{"image": ref, "type": "reference"}],
+                        },
+                    },
+                )
                 assert r.status_code == 422, (ref, r.text)
                 assert r.json()["error"]["code"] == "unsafe_media_reference"
-            system = h.post("/v1/jobs", json={"operation": "image", "model": "mock/mock-image",
-                                              "request": {"prompt": "p", "image_list": [
-                                                  {"image": "/etc/passwd", "type": "reference"}]}})
+            system = h.post(
+                "/v1/jobs",
+                json={
+                    "operation": "image",
+                    "model": "mock/mock-image",
+                    "request": {
+                        "prompt": "p",
+                        "image_list": [{"image": "/etc/passwd", "type": "reference"}],
+                    },
+                },
+            )
             assert system.status_code == 400  # the library's own guard for system paths
-            ok = h.post("/v1/jobs", json={"operation": "image", "model": "mock/mock-image",
-                                          "request": {"prompt": "p"}})
+            ok = h.post(
+                "/v1/jobs",
+                json={"operation": "image", "model": "mock/mock-image", "request": {"prompt": "p"}},
+            )
             assert ok.status_code == 201  # open mode on loopback works without a key
     finally:
         srv.stop()
@@ -448,10 +554,15 @@ def test_refuses_local_paths_and_private_urls(tmp_path: Path) -> None:
 
 def test_voice_changer(server: Server) -> None:
     client = server.client()
-    wav = client.audio.speech.create(model="mock/mock-tts", voice="alloy", input="hi", response_format="wav").read()
+    wav = client.audio.speech.create(
+        model="mock/mock-tts", voice="alloy", input="hi", response_format="wav"
+    ).read()
     with server.http() as h:
-        r = h.post("/v1/audio/voice-changer", files={"audio": ("in.wav", wav, "audio/wav")},
-                   data={"voice_id": "v1", "model": "mock/mock-sts"})
+        r = h.post(
+            "/v1/audio/voice-changer",
+            files={"audio": ("in.wav", wav, "audio/wav")},
+            data={"voice_id": "v1", "model": "mock/mock-sts"},
+        )
         assert r.status_code == 200, r.text
         assert r.content.startswith(b"RIFF")
 
@@ -459,15 +570,24 @@ def test_voice_changer(server: Server) -> None:
 # ---------------------------------------------------------------------------- webhooks, metrics
 
 
-def test_webhooks_callback_and_endpoint_signed_and_retried(server: Server, receiver: Receiver) -> None:
+def test_webhooks_callback_and_endpoint_signed_and_retried(
+    server: Server, receiver: Receiver
+) -> None:
     client = server.client()
     endpoint = client.webhooks.create(url=receiver.url, event_types=["video.completed"], name="t")  # type: ignore[attr-defined]
     secret = endpoint.signing_secret
     receiver.fail_first = 1  # the first delivery fails: it must be retried
     with server.http() as h:
         cb_secret = h.get("/v1/callback_secret").json()["secret"]
-        job = h.post("/v1/jobs", json={"operation": "video", "model": "mock/mock-video",
-                                       "request": {"prompt": "hook"}, "callback_url": receiver.url}).json()
+        job = h.post(
+            "/v1/jobs",
+            json={
+                "operation": "video",
+                "model": "mock/mock-video",
+                "request": {"prompt": "hook"},
+                "callback_url": receiver.url,
+            },
+        ).json()
     receiver.wait(3, timeout=15)  # 1 failed + its retry + the other target
     verified = set()
     for headers, body in receiver.calls:
@@ -530,13 +650,19 @@ def test_kill9_and_restart_completes_every_job(tmp_path: Path) -> None:
     srv = Server(tmp_path).start()
     try:
         client = srv.client()
-        ids = [client.videos.create(prompt=f"job {i}", model="mock/mock-video").id for i in range(12)]  # type: ignore[arg-type]
+        ids = [
+            client.videos.create(prompt=f"job {i}", model="mock/mock-video").id for i in range(12)
+        ]  # type: ignore[arg-type]
         with srv.http() as h:  # kill while every job is accepted upstream and being polled
             deadline = time.monotonic() + 10
-            while any(h.get(f"/v1/jobs/{i}").json()["state"] in ("queued", "submitting") for i in ids):
+            while any(
+                h.get(f"/v1/jobs/{i}").json()["state"] in ("queued", "submitting") for i in ids
+            ):
                 assert time.monotonic() < deadline
                 time.sleep(0.02)
-        racing = [client.videos.create(prompt=f"race {i}", model="mock/mock-video").id for i in range(6)]  # type: ignore[arg-type]
+        racing = [
+            client.videos.create(prompt=f"race {i}", model="mock/mock-video").id for i in range(6)
+        ]  # type: ignore[arg-type]
         srv.kill9()  # the racing ones: queued, submitting or accepted
         srv.start()
         client = srv.client()
@@ -567,9 +693,13 @@ def test_unknown_submit_outcome_is_never_resent(tmp_path: Path) -> None:
         srv.stop()
         engine = sa.create_engine(srv.db)
         with engine.begin() as conn:  # what a kill -9 between send and answer leaves
-            conn.execute(sa.text("UPDATE tarash_jobs SET state='submitting', intent_id='i-1', "
-                                 "lease_owner='dead', lease_expires_at=9e12, job_ref=NULL WHERE id=:i"),
-                         {"i": vid})
+            conn.execute(
+                sa.text(
+                    "UPDATE tarash_jobs SET state='submitting', intent_id='i-1', "
+                    "lease_owner='dead', lease_expires_at=9e12, job_ref=NULL WHERE id=:i"
+                ),
+                {"i": vid},
+            )
         engine.dispose()
         srv.start()
         with srv.http() as h:

@@ -88,11 +88,17 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
         first: dict[str, Any] = exc.errors()[0] if exc.errors() else {}
         loc = [str(p) for p in first.get("loc", []) if p != "body"]
         param = ".".join(loc) or None
-        return ApiError(400, f"{param}: {first.get('msg', 'invalid request')}", "invalid_request", param).response()
+        return ApiError(
+            400, f"{param}: {first.get('msg', 'invalid request')}", "invalid_request", param
+        ).response()
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return ApiError(exc.status_code, str(exc.detail), "not_found" if exc.status_code == 404 else "http_error").response()
+        return ApiError(
+            exc.status_code,
+            str(exc.detail),
+            "not_found" if exc.status_code == 404 else "http_error",
+        ).response()
 
     @app.middleware("http")
     async def _measure(request: Request, call_next: Any) -> Any:

@@ -11,9 +11,7 @@ import typer
 
 __all__ = ["keys_create", "keys_list", "keys_revoke", "serve"]
 
-_MISSING = (
-    "tarash serve needs the server extra: pip install 'tarash-gateway[server]'"
-)
+_MISSING = "tarash serve needs the server extra: pip install 'tarash-gateway[server]'"
 
 
 def _settings(config: str | None, db: str | None, **overrides: object) -> object:
@@ -30,10 +28,16 @@ def _settings(config: str | None, db: str | None, **overrides: object) -> object
 
 
 def serve(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default 127.0.0.1).")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default 8000).")] = None,
-    config: Annotated[str | None, typer.Option(help="TOML file with [server] and [models.*].")] = None,
-    db: Annotated[str | None, typer.Option(help="Database URL (sqlite:///PATH); else $TARASH_DB_URL.")] = None,
+    config: Annotated[
+        str | None, typer.Option(help="TOML file with [server] and [models.*].")
+    ] = None,
+    db: Annotated[
+        str | None, typer.Option(help="Database URL (sqlite:///PATH); else $TARASH_DB_URL.")
+    ] = None,
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the HTTP gateway (OpenAI-compatible media routes, durable jobs)."""
@@ -70,7 +74,9 @@ def _db(config: str | None, db: str | None) -> object:
 
 def keys_create(
     name: Annotated[str, typer.Option(help="A label for the key.")] = "",
-    model: Annotated[list[str] | None, typer.Option("--model", help="Allowed model (repeat); none = all.")] = None,
+    model: Annotated[
+        list[str] | None, typer.Option("--model", help="Allowed model (repeat); none = all.")
+    ] = None,
     budget: Annotated[float | None, typer.Option(help="Budget in USD.")] = None,
     config: Annotated[str | None, typer.Option(help="Server TOML file.")] = None,
     db: Annotated[str | None, typer.Option(help="Database URL.")] = None,
@@ -82,7 +88,9 @@ def keys_create(
     database = _db(config, db)
     assert isinstance(database, Database)
     try:
-        secret, record = database.run_sync(lambda c: auth.create_key(c, name, list(model or []), budget))
+        secret, record = database.run_sync(
+            lambda c: auth.create_key(c, name, list(model or []), budget)
+        )
     finally:
         database.close()
     typer.echo(json.dumps({**record, "key": secret}, indent=2))

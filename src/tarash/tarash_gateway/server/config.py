@@ -143,7 +143,9 @@ class ServerSettings(BaseModel):
         names = list(self.models.items())
         if "mock" in self.public_providers:
             for model, op in _MOCK_MODELS.items():
-                names.append((f"mock/{model}", ModelAlias(provider="mock", model=model, operation=op)))
+                names.append(
+                    (f"mock/{model}", ModelAlias(provider="mock", model=model, operation=op))
+                )
         return names
 
     def resolve(self, name: str) -> ModelAlias | None:

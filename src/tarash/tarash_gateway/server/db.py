@@ -146,7 +146,9 @@ webhook_deliveries = sa.Table(
     sa.Column("created_at", sa.Float, nullable=False),
     sa.Column("delivered_at", sa.Float, nullable=True),
 )
-sa.Index("ix_tarash_deliveries_due", webhook_deliveries.c.state, webhook_deliveries.c.next_attempt_at)
+sa.Index(
+    "ix_tarash_deliveries_due", webhook_deliveries.c.state, webhook_deliveries.c.next_attempt_at
+)
 
 # Server job states. `submitting`: the intent is stored and the submit may be in flight;
 # found after a crash it becomes `unknown` (the provider may have accepted it and may

@@ -26,11 +26,15 @@ class Metrics:
             "tarash_job_step_seconds", "Seconds per job step", ["step"], registry=self.registry
         )
         self.fallbacks = Counter(
-            "tarash_fallbacks", "Jobs moved to the next config of their chain", ["to_provider"],
+            "tarash_fallbacks",
+            "Jobs moved to the next config of their chain",
+            ["to_provider"],
             registry=self.registry,
         )
         self.upstream_errors = Counter(
-            "tarash_upstream_errors", "Errors from providers", ["provider", "type"],
+            "tarash_upstream_errors",
+            "Errors from providers",
+            ["provider", "type"],
             registry=self.registry,
         )
         self.job_seconds = Histogram(
@@ -44,7 +48,9 @@ class Metrics:
             "tarash_http_requests", "HTTP requests", ["route", "status"], registry=self.registry
         )
         self.request_seconds = Histogram(
-            "tarash_http_request_seconds", "HTTP request latency", ["route"],
+            "tarash_http_request_seconds",
+            "HTTP request latency",
+            ["route"],
             registry=self.registry,
         )
         self._counts: list[tuple[str, str, int]] = []
@@ -71,7 +77,9 @@ class _JobsCollector:
 
     def collect(self) -> list[Any]:
         family = GaugeMetricFamily(
-            "tarash_jobs", "Jobs in the database by state and provider", labels=["state", "provider"]
+            "tarash_jobs",
+            "Jobs in the database by state and provider",
+            labels=["state", "provider"],
         )
         for state, provider, count in self.metrics._counts:
             family.add_metric([state, provider], count)

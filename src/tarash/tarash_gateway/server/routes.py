@@ -83,7 +83,9 @@ class ApiError(Exception):
 
     def response(self) -> JSONResponse:
         kind = "invalid_request_error" if self.status < 500 else "server_error"
-        body = {"error": {"message": self.message, "type": kind, "code": self.code, "param": self.param}}
+        body = {
+            "error": {"message": self.message, "type": kind, "code": self.code, "param": self.param}
+        }
         return JSONResponse(body, status_code=self.status, headers=self.headers)
 
 
@@ -103,7 +105,7 @@ async def principal(request: Request) -> auth.Principal:
         raise ApiError(401, "missing Authorization: Bearer <key>", "missing_api_key")
     if auth.check_master(token, master):
         return auth.Principal(key_id=auth.MASTER_KEY_ID, is_admin=True)
-    found = await state.db.run(lambda c: auth.lookup_key(c, token))
+    found: auth.Principal | None = await state.db.run(lambda c: auth.lookup_key(c, token))
     if found is None:
         raise ApiError(401, "invalid API key", "invalid_api_key")
     return found
@@ -184,7 +186,9 @@ def _media_values(request: BaseGenerationRequest) -> list[tuple[str, str]]:
             if isinstance(item, str):
                 out.append((name, item))
             elif item is not None and not isinstance(item, bytes | bytearray):
-                raise ApiError(422, f"{name}: unsupported media value", "unsafe_media_reference", name)
+                raise ApiError(
+                    422, f"{name}: unsupported media value", "unsafe_media_reference", name
+                )
     return out
 
 
@@ -224,11 +228,11 @@ async def create_job(
         raise ApiError(402, "this key's budget is spent", "budget_exceeded")
     alias = settings.resolve(model)
     if alias is None:
-        raise ApiError(404, f"unknown model {model!r} (see GET /v1/models)", "model_not_found", "model")
-    if alias.operation is not None and alias.operation != operation:
         raise ApiError(
-            400, f"model {model!r} does not do {operation}", "wrong_operation", "model"
+            404, f"unknown model {model!r} (see GET /v1/models)", "model_not_found", "model"
         )
+    if alias.operation is not None and alias.operation != operation:
+        raise ApiError(400, f"model {model!r} does not do {operation}", "wrong_operation", "model")
     try:
         settings.build_configs(model, operation)
     except (ServerConfigError, PydanticValidationError) as exc:
@@ -334,7 +338,9 @@ async def reserve_idempotency(request: Request, who: auth.Principal, route: str)
     pending: set[tuple[str, str]] = request.app.state.accepting
     if (who.key_id, key) in pending:
         raise ApiError(
-            409, "a request with this Idempotency-Key is still being accepted", "idempotency_conflict"
+            409,
+            "a request with this Idempotency-Key is still being accepted",
+            "idempotency_conflict",
         )
     pending.add((who.key_id, key))
     request.state.idem_reserved = (who.key_id, key)
@@ -352,7 +358,7 @@ def get_job_row(conn: Connection, job_id: str) -> dict[str, Any] | None:
 
 async def owned_job(request: Request, who: auth.Principal, job_id: str) -> dict[str, Any]:
     """The job if it exists, is not deleted and belongs to the caller; else 404."""
-    row = await request.app.state.db.run(lambda c: get_job_row(c, job_id))
+    row: dict[str, Any] | None = await request.app.state.db.run(lambda c: get_job_row(c, job_id))
     if row is None or row["deleted"] or (not who.is_admin and row["key_id"] != who.key_id):
         raise ApiError(404, f"no job {job_id!r}", "not_found")
     if who.is_admin and who.key_id != auth.MASTER_KEY_ID and row["key_id"] != who.key_id:
@@ -365,7 +371,7 @@ async def wait_final(request: Request, job_id: str, timeout: float) -> dict[str,
     app = request.app.state
     deadline = time.monotonic() + timeout
     while True:
-        row = await app.db.run(lambda c: get_job_row(c, job_id))
+        row: dict[str, Any] | None = await app.db.run(lambda c: get_job_row(c, job_id))
         assert row is not None
         if row["state"] in dbm.TERMINAL_STATES:
             return row
@@ -393,7 +399,11 @@ def _failure(row: dict[str, Any]) -> ApiError:
 def signed_url(request: Request, job_id: str, name: str, ttl: int = 3600) -> str:
     exp = int(time.time()) + ttl
     sig = _url_sig(request.app.state.url_secret, job_id, name, exp)
-    return str(request.url_for("signed_file", job_id=job_id, name=name).include_query_params(exp=exp, sig=sig))
+    return str(
+        request.url_for("signed_file", job_id=job_id, name=name).include_query_params(
+            exp=exp, sig=sig
+        )
+    )
 
 
 def _url_sig(secret: str, job_id: str, name: str, exp: int) -> str:
@@ -484,7 +494,7 @@ class ImageGenerate(BaseModel):
 def _default_model(request: Request, operation: str) -> str:
     for name, alias in request.app.state.settings.model_names():
         if alias.operation == operation:
-            return name
+            return str(name)
     raise ApiError(400, "model is required", "missing_model", "model")
 
 
@@ -528,8 +538,13 @@ async def images_generations(
         style=body.style,
     )
     row, _ = await create_job(
-        request, who, route="images.generations", operation="image", model=model,
-        job_request=job_request, options={"response_format": body.response_format},
+        request,
+        who,
+        route="images.generations",
+        operation="image",
+        model=model,
+        job_request=job_request,
+        options={"response_format": body.response_format},
     )
     return await _images_answer(request, who, row, body.response_format or "b64_json")
 
@@ -576,8 +591,13 @@ async def images_edits(request: Request, who: auth.Principal = Depends(principal
         model = _form_str(form, "model") or _default_model(request, "image")
         response_format = _form_str(form, "response_format") or "b64_json"
         row, _ = await create_job(
-            request, who, route="images.edits", operation="image", model=model,
-            job_request=job_request, options={"response_format": response_format},
+            request,
+            who,
+            route="images.edits",
+            operation="image",
+            model=model,
+            job_request=job_request,
+            options={"response_format": response_format},
         )
     finally:
         release_idempotency(request)
@@ -607,7 +627,9 @@ class Speech(BaseModel):
 
 
 @router.post("/v1/audio/speech")
-async def audio_speech(body: Speech, request: Request, who: auth.Principal = Depends(principal)) -> Any:
+async def audio_speech(
+    body: Speech, request: Request, who: auth.Principal = Depends(principal)
+) -> Any:
     """Speech, streamed as the provider produces it (``stream_format=sse``: OpenAI's
     ``speech.audio.delta`` / ``speech.audio.done`` events). The job is a row first; its
     audio is also kept, so ``GET /v1/jobs/{id}/content`` serves it afterwards."""
@@ -625,8 +647,13 @@ async def audio_speech(body: Speech, request: Request, who: auth.Principal = Dep
         extra_params=extra or None,
     )
     row, replayed = await create_job(
-        request, who, route="audio.speech", operation="tts", model=body.model,
-        job_request=job_request, options={"stream_format": body.stream_format},
+        request,
+        who,
+        route="audio.speech",
+        operation="tts",
+        model=body.model,
+        job_request=job_request,
+        options={"stream_format": body.stream_format},
         state="queued" if request.headers.get("idempotency-key") else "streaming",
     )
     if replayed or row["state"] == "queued":
@@ -654,7 +681,11 @@ async def _stream_speech(
     except (TarashException, StopAsyncIteration) as exc:
         engine.streaming.discard(job_id)
         await stream.aclose()
-        error = error_json(exc) if isinstance(exc, TarashException) else {"code": "empty_audio", "message": "no audio"}
+        error = (
+            error_json(exc)
+            if isinstance(exc, TarashException)
+            else {"code": "empty_audio", "message": "no audio"}
+        )
         await app.db.run(lambda c: engine._finish(c, job_id, "failed", error=error))
         raise _failure({**row, "state": "failed", "error": json.dumps(error)}) from None
     ctype = stream.content_type or sniff_content_type(first) or "application/octet-stream"
@@ -665,14 +696,20 @@ async def _stream_speech(
 
     async def body() -> AsyncIterator[bytes]:
         size = 0
-        outcome: tuple[str, dict[str, Any] | None] = ("failed", {"code": "client_disconnected", "message": "the client went away during the stream"})
+        outcome: tuple[str, dict[str, Any] | None] = (
+            "failed",
+            {"code": "client_disconnected", "message": "the client went away during the stream"},
+        )
         try:
             chunk: bytes | None = first
             while chunk is not None:
                 await asyncio.to_thread(fh.write, chunk)
                 size += len(chunk)
                 if sse:
-                    event = {"type": "speech.audio.delta", "audio": base64.b64encode(chunk).decode()}
+                    event = {
+                        "type": "speech.audio.delta",
+                        "audio": base64.b64encode(chunk).decode(),
+                    }
                     yield f"data: {json.dumps(event)}\n\n".encode()
                 else:
                     yield chunk
@@ -681,7 +718,10 @@ async def _stream_speech(
                 except StopAsyncIteration:
                     chunk = None
             if sse:
-                done = {"type": "speech.audio.done", "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0}}
+                done = {
+                    "type": "speech.audio.done",
+                    "usage": {"input_tokens": 0, "output_tokens": 0, "total_tokens": 0},
+                }
                 yield f"data: {json.dumps(done)}\n\n".encode()
             outcome = ("completed", None)
         except TarashException as exc:
@@ -689,13 +729,23 @@ async def _stream_speech(
         finally:
             await asyncio.to_thread(fh.close)
             await stream.aclose()
-            result = {"items": [{"file": name, "content_type": ctype, "size": size}], "meta": {}, "cost": None, "warnings": []}
+            result: dict[str, Any] = {
+                "items": [{"file": name, "content_type": ctype, "size": size}],
+                "meta": {},
+                "cost": None,
+                "warnings": [],
+            }
             state, error = outcome
             with contextlib.suppress(Exception):
                 await asyncio.shield(
                     app.db.run(
                         lambda c: engine._finish(
-                            c, job_id, state, result=result if state == "completed" else None, error=error, fence=False
+                            c,
+                            job_id,
+                            state,
+                            result=result if state == "completed" else None,
+                            error=error,
+                            fence=False,
                         )
                     )
                 )
@@ -733,7 +783,11 @@ async def voice_changer(request: Request, who: auth.Principal = Depends(principa
         )
         model = _form_str(form, "model") or _default_model(request, "sts")
         row, _ = await create_job(
-            request, who, route="audio.voice_changer", operation="sts", model=model,
+            request,
+            who,
+            route="audio.voice_changer",
+            operation="sts",
+            model=model,
             job_request=job_request,
         )
     finally:
@@ -775,7 +829,9 @@ def video_object(row: dict[str, Any]) -> dict[str, Any]:
         "status": status,
         "progress": int(row["progress"] or 0) if status != "completed" else 100,
         "created_at": int(row["created_at"]),
-        "completed_at": int(row["completed_at"]) if row["completed_at"] and status == "completed" else None,
+        "completed_at": int(row["completed_at"])
+        if row["completed_at"] and status == "completed"
+        else None,
         "expires_at": None,
         "model": row["model_alias"],
         "prompt": request.get("prompt"),
@@ -800,7 +856,9 @@ def _poll_after_ms(row: dict[str, Any]) -> str:
 
 def _video_response(row: dict[str, Any], status_code: int = 200) -> JSONResponse:
     return JSONResponse(
-        video_object(row), status_code=status_code, headers={"openai-poll-after-ms": _poll_after_ms(row)}
+        video_object(row),
+        status_code=status_code,
+        headers={"openai-poll-after-ms": _poll_after_ms(row)},
     )
 
 
@@ -843,8 +901,13 @@ async def create_video(request: Request, who: auth.Principal = Depends(principal
         )
         model = _form_str(form, "model") or _default_model(request, "video")
         row, _ = await create_job(
-            request, who, route="videos.create", operation="video", model=model,
-            job_request=job_request, options={"seconds": seconds, "size": size},
+            request,
+            who,
+            route="videos.create",
+            operation="video",
+            model=model,
+            job_request=job_request,
+            options={"seconds": seconds, "size": size},
             callback_url=_form_str(form, "callback_url"),
         )
     finally:
@@ -869,10 +932,14 @@ async def list_videos(
             pivot = get_job_row(conn, after)
             if pivot is not None:
                 where.append(
-                    j.c.created_at < pivot["created_at"] if order == "desc" else j.c.created_at > pivot["created_at"]
+                    j.c.created_at < pivot["created_at"]
+                    if order == "desc"
+                    else j.c.created_at > pivot["created_at"]
                 )
         ordering = j.c.created_at.desc() if order == "desc" else j.c.created_at.asc()
-        return dbm.rows(conn.execute(sa.select(j).where(*where).order_by(ordering).limit(limit + 1)))
+        return dbm.rows(
+            conn.execute(sa.select(j).where(*where).order_by(ordering).limit(limit + 1))
+        )
 
     found = await request.app.state.db.run(query)
     page = found[:limit]
@@ -887,7 +954,9 @@ async def list_videos(
 
 
 @router.get("/v1/videos/{video_id}")
-async def get_video(video_id: str, request: Request, who: auth.Principal = Depends(principal)) -> Any:
+async def get_video(
+    video_id: str, request: Request, who: auth.Principal = Depends(principal)
+) -> Any:
     row = await owned_job(request, who, video_id)
     if row["operation"] != "video":
         raise ApiError(404, f"no video {video_id!r}", "not_found")
@@ -896,18 +965,25 @@ async def get_video(video_id: str, request: Request, who: auth.Principal = Depen
 
 @router.get("/v1/videos/{video_id}/content")
 async def video_content(
-    video_id: str, request: Request, variant: str = "video", who: auth.Principal = Depends(principal)
+    video_id: str,
+    request: Request,
+    variant: str = "video",
+    who: auth.Principal = Depends(principal),
 ) -> Any:
     row = await owned_job(request, who, video_id)
     if row["operation"] != "video":
         raise ApiError(404, f"no video {video_id!r}", "not_found")
     if variant != "video":
-        raise ApiError(404, f"variant {variant!r} is not available", "variant_not_available", "variant")
+        raise ApiError(
+            404, f"variant {variant!r} is not available", "variant_not_available", "variant"
+        )
     return content_response(request, row, 0)
 
 
 @router.delete("/v1/videos/{video_id}")
-async def delete_video(video_id: str, request: Request, who: auth.Principal = Depends(principal)) -> Any:
+async def delete_video(
+    video_id: str, request: Request, who: auth.Principal = Depends(principal)
+) -> Any:
     """Deletes the video; a job still running is cancelled upstream first."""
     row = await owned_job(request, who, video_id)
     if row["operation"] != "video":
@@ -926,13 +1002,17 @@ def _remove_tree(folder: Any) -> None:
 
 
 @router.post("/v1/videos/{video_id}/cancel")
-async def cancel_video(video_id: str, request: Request, who: auth.Principal = Depends(principal)) -> Any:
+async def cancel_video(
+    video_id: str, request: Request, who: auth.Principal = Depends(principal)
+) -> Any:
     row = await owned_job(request, who, video_id)
     row = await _request_cancel(request, row)
     return _video_response(row)
 
 
-async def _request_cancel(request: Request, row: dict[str, Any], delete: bool = False) -> dict[str, Any]:
+async def _request_cancel(
+    request: Request, row: dict[str, Any], delete: bool = False
+) -> dict[str, Any]:
     app = request.app.state
     job_id = row["id"]
 
@@ -940,9 +1020,7 @@ async def _request_cancel(request: Request, row: dict[str, Any], delete: bool = 
         values: dict[str, Any] = {"updated_at": dbm.now()}
         if delete:
             values["deleted"] = True
-        conn.execute(
-            dbm.jobs.update().where(dbm.jobs.c.id == job_id).values(**values)
-        )
+        conn.execute(dbm.jobs.update().where(dbm.jobs.c.id == job_id).values(**values))
         conn.execute(
             dbm.jobs.update()
             .where(dbm.jobs.c.id == job_id, dbm.jobs.c.state.not_in(dbm.TERMINAL_STATES))
@@ -953,7 +1031,7 @@ async def _request_cancel(request: Request, row: dict[str, Any], delete: bool = 
         assert found is not None
         return found
 
-    updated = await app.db.run(mark)
+    updated: dict[str, Any] = await app.db.run(mark)
     app.engine.notifier.work.set()
     return updated
 
@@ -1001,18 +1079,29 @@ def job_object(request: Request, row: dict[str, Any]) -> dict[str, Any]:
 
 
 @router.post("/v1/jobs")
-async def create_any_job(body: JobCreate, request: Request, who: auth.Principal = Depends(principal)) -> Any:
+async def create_any_job(
+    body: JobCreate, request: Request, who: auth.Principal = Depends(principal)
+) -> Any:
     job_request = _build(REQUEST_TYPES[body.operation], **body.request)
     row, replayed = await create_job(
-        request, who, route="jobs", operation=body.operation, model=body.model,
-        job_request=job_request, callback_url=body.callback_url,
+        request,
+        who,
+        route="jobs",
+        operation=body.operation,
+        model=body.model,
+        job_request=job_request,
+        callback_url=body.callback_url,
     )
     headers = {"idempotent-replayed": "true"} if replayed else {}
-    return JSONResponse(job_object(request, row), status_code=200 if replayed else 201, headers=headers)
+    return JSONResponse(
+        job_object(request, row), status_code=200 if replayed else 201, headers=headers
+    )
 
 
 @router.get("/v1/jobs")
-async def list_jobs(request: Request, limit: int = 50, who: auth.Principal = Depends(principal)) -> Any:
+async def list_jobs(
+    request: Request, limit: int = 50, who: auth.Principal = Depends(principal)
+) -> Any:
     limit = max(1, min(500, limit))
     j = dbm.jobs
     found = await request.app.state.db.run(
@@ -1034,7 +1123,9 @@ async def get_job(job_id: str, request: Request, who: auth.Principal = Depends(p
 
 
 @router.post("/v1/jobs/{job_id}/cancel")
-async def cancel_job(job_id: str, request: Request, who: auth.Principal = Depends(principal)) -> Any:
+async def cancel_job(
+    job_id: str, request: Request, who: auth.Principal = Depends(principal)
+) -> Any:
     row = await owned_job(request, who, job_id)
     return job_object(request, await _request_cancel(request, row))
 
@@ -1047,7 +1138,9 @@ async def job_content(
 
 
 @router.get("/v1/jobs/{job_id}/events")
-async def job_events(job_id: str, request: Request, who: auth.Principal = Depends(principal)) -> Any:
+async def job_events(
+    job_id: str, request: Request, who: auth.Principal = Depends(principal)
+) -> Any:
     """Server-sent events of one job, from the start or after ``Last-Event-ID``; the
     stream ends after the final event. Each event: ``id`` (sequence), ``event`` (type),
     ``data`` (JSON)."""
@@ -1068,7 +1161,9 @@ async def job_events(job_id: str, request: Request, who: auth.Principal = Depend
                 .limit(500)
             )
         )
-        state = conn.execute(sa.select(dbm.jobs.c.state).where(dbm.jobs.c.id == job_id)).scalar_one()
+        state = conn.execute(
+            sa.select(dbm.jobs.c.state).where(dbm.jobs.c.id == job_id)
+        ).scalar_one()
         return events, str(state)
 
     async def stream() -> AsyncIterator[bytes]:
@@ -1076,7 +1171,7 @@ async def job_events(job_id: str, request: Request, who: auth.Principal = Depend
         idle = 0.0
         deadline = time.monotonic() + 3600
         while time.monotonic() < deadline:
-            events, state = await app.db.run(lambda c: read(c, cursor))
+            events, state = await app.db.run(lambda c, at=cursor: read(c, at))
             for event in events:
                 cursor = event["seq"]
                 yield f"id: {cursor}\nevent: {event['type']}\ndata: {event['data']}\n\n".encode()
@@ -1134,7 +1229,9 @@ def _endpoint(row: dict[str, Any], with_secret: bool = False) -> dict[str, Any]:
 
 
 @router.post("/v1/webhook_endpoints")
-async def create_endpoint(body: EndpointCreate, request: Request, who: auth.Principal = Depends(principal)) -> Any:
+async def create_endpoint(
+    body: EndpointCreate, request: Request, who: auth.Principal = Depends(principal)
+) -> Any:
     await check_callback_url(request, body.url)
     row = {
         "id": "we_" + secrets.token_hex(10),
@@ -1146,7 +1243,9 @@ async def create_endpoint(body: EndpointCreate, request: Request, who: auth.Prin
         "created_at": dbm.now(),
         "deleted": False,
     }
-    await request.app.state.db.run(lambda c: c.execute(dbm.webhook_endpoints.insert().values(**row)))
+    await request.app.state.db.run(
+        lambda c: c.execute(dbm.webhook_endpoints.insert().values(**row))
+    )
     return _endpoint(row, with_secret=True)
 
 
@@ -1154,19 +1253,32 @@ async def create_endpoint(body: EndpointCreate, request: Request, who: auth.Prin
 async def list_endpoints(request: Request, who: auth.Principal = Depends(principal)) -> Any:
     w = dbm.webhook_endpoints
     found = await request.app.state.db.run(
-        lambda c: dbm.rows(c.execute(sa.select(w).where(w.c.key_id == who.key_id, w.c.deleted.is_(False))))
+        lambda c: dbm.rows(
+            c.execute(sa.select(w).where(w.c.key_id == who.key_id, w.c.deleted.is_(False)))
+        )
     )
     data = [_endpoint(r) for r in found]
-    return {"object": "list", "data": data, "has_more": False, "last_id": data[-1]["id"] if data else None}
+    return {
+        "object": "list",
+        "data": data,
+        "has_more": False,
+        "last_id": data[-1]["id"] if data else None,
+    }
 
 
 @router.delete("/v1/webhook_endpoints/{endpoint_id}")
-async def delete_endpoint(endpoint_id: str, request: Request, who: auth.Principal = Depends(principal)) -> Any:
+async def delete_endpoint(
+    endpoint_id: str, request: Request, who: auth.Principal = Depends(principal)
+) -> Any:
     w = dbm.webhook_endpoints
     done = await request.app.state.db.run(
-        lambda c: c.execute(
-            w.update().where(w.c.id == endpoint_id, w.c.key_id == who.key_id, w.c.deleted.is_(False)).values(deleted=True)
-        ).rowcount
+        lambda c: (
+            c.execute(
+                w.update()
+                .where(w.c.id == endpoint_id, w.c.key_id == who.key_id, w.c.deleted.is_(False))
+                .values(deleted=True)
+            ).rowcount
+        )
     )
     if not done:
         raise ApiError(404, f"no webhook endpoint {endpoint_id!r}", "not_found")
@@ -1176,17 +1288,34 @@ async def delete_endpoint(endpoint_id: str, request: Request, who: auth.Principa
 @router.get("/v1/callback_secret")
 async def callback_secret(request: Request, who: auth.Principal = Depends(principal)) -> Any:
     """The ``whsec_`` secret that signs this key's ``callback_url`` deliveries."""
-    return {"object": "callback_secret", "secret": request.app.state.webhooks.callback_secret(who.key_id)}
+    return {
+        "object": "callback_secret",
+        "secret": request.app.state.webhooks.callback_secret(who.key_id),
+    }
 
 
 @router.get("/v1/webhook_deliveries")
-async def list_deliveries(request: Request, job_id: str, who: auth.Principal = Depends(principal)) -> Any:
+async def list_deliveries(
+    request: Request, job_id: str, who: auth.Principal = Depends(principal)
+) -> Any:
     await owned_job(request, who, job_id)
     d = dbm.webhook_deliveries
     found = await request.app.state.db.run(
-        lambda c: dbm.rows(c.execute(sa.select(d).where(d.c.job_id == job_id).order_by(d.c.created_at)))
+        lambda c: dbm.rows(
+            c.execute(sa.select(d).where(d.c.job_id == job_id).order_by(d.c.created_at))
+        )
     )
-    keep = ("id", "event_type", "url", "state", "attempts", "last_status", "last_error", "created_at", "delivered_at")
+    keep = (
+        "id",
+        "event_type",
+        "url",
+        "state",
+        "attempts",
+        "last_status",
+        "last_error",
+        "created_at",
+        "delivered_at",
+    )
     return {"object": "list", "data": [{k: r[k] for k in keep} for r in found]}
 
 
@@ -1205,7 +1334,11 @@ async def metrics(request: Request, _: auth.Principal = Depends(admin)) -> Any:
     counts = await request.app.state.db.run(
         lambda c: [
             (str(r[0]), str(r[1] or ""), int(r[2]))
-            for r in c.execute(sa.select(j.c.state, j.c.provider, sa.func.count()).group_by(j.c.state, j.c.provider))
+            for r in c.execute(
+                sa.select(j.c.state, j.c.provider, sa.func.count()).group_by(
+                    j.c.state, j.c.provider
+                )
+            )
         ]
     )
     m = request.app.state.metrics

@@ -67,7 +67,9 @@ def event_types_for(row: dict[str, Any]) -> list[str]:
 class Webhooks:
     """Outbox writes (inside job transactions) and the delivery loop."""
 
-    def __init__(self, db: dbm.Database, url_secret: str, max_attempts: int, backoff: float) -> None:
+    def __init__(
+        self, db: dbm.Database, url_secret: str, max_attempts: int, backoff: float
+    ) -> None:
         self.db = db
         self.url_secret = url_secret
         self.max_attempts = max_attempts

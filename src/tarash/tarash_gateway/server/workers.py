@@ -22,6 +22,7 @@ import asyncio
 import base64
 import contextlib
 import contextvars
+import functools
 import json
 import logging
 import os
@@ -364,7 +365,7 @@ class Engine:
             claimed: list[dict[str, Any]] = []
             if free > 0:
                 try:
-                    claimed = await self.db.run(lambda c: self._claim(c, free))
+                    claimed = await self.db.run(functools.partial(self._claim, limit=free))
                 except Exception:
                     _log.exception("claim failed")
                     await asyncio.sleep(1)
@@ -413,13 +414,12 @@ class Engine:
             ids = [*self._inflight, *self.streaming]
             if not ids:
                 continue
-            until = dbm.now() + self.settings.lease_seconds
 
             def beat(conn: Connection, ids: list[str] = ids) -> None:
                 conn.execute(
                     dbm.jobs.update()
                     .where(dbm.jobs.c.id.in_(ids), dbm.jobs.c.lease_owner == self.worker_id)
-                    .values(lease_expires_at=until)
+                    .values(lease_expires_at=dbm.now() + self.settings.lease_seconds)
                 )
 
             with contextlib.suppress(Exception):
@@ -442,9 +442,8 @@ class Engine:
             raise
         except Exception as exc:  # a bug in a step must not kill the dispatcher
             _log.exception("step %s of %s failed", kind, row["id"])
-            await self.db.run(
-                lambda c: self._finish(c, row["id"], "failed", error=error_json(exc))
-            )
+            bug = error_json(exc)
+            await self.db.run(lambda c: self._finish(c, row["id"], "failed", error=bug))
         finally:
             self.metrics.steps.labels(kind).inc()
             self.metrics.step_seconds.labels(kind).observe(time.perf_counter() - started)
@@ -472,9 +471,7 @@ class Engine:
         fence: bool = True,
     ) -> bool:
         where = self._fenced(job_id) if fence else dbm.jobs.c.id == job_id
-        result = conn.execute(
-            dbm.jobs.update().where(where).values(updated_at=dbm.now(), **values)
-        )
+        result = conn.execute(dbm.jobs.update().where(where).values(updated_at=dbm.now(), **values))
         if not result.rowcount:
             _log.warning("lost the lease of %s; step result dropped", job_id)
             return False
@@ -551,7 +548,8 @@ class Engine:
             outcome = await submit_job_async(config, request)
         except TarashException as exc:
             self.metrics.upstream_errors.labels(config.provider, type(exc).__name__).inc()
-            await self.db.run(lambda c: self._after_failed_submit(c, row, chain, exc))
+            failure = exc
+            await self.db.run(lambda c: self._after_failed_submit(c, row, chain, failure))
             return
         finally:
             current_job.reset(token)
@@ -613,12 +611,13 @@ class Engine:
             status = await get_job_status_async(ref, config)
         except TarashException as exc:
             self.metrics.upstream_errors.labels(config.provider, type(exc).__name__).inc()
+            poll_error = error_json(exc)
             if time.time() - ref.submitted_at.timestamp() > config.timeout:
-                await self.db.run(
-                    lambda c: self._finish(c, job_id, "failed", error=error_json(exc))
-                )
+                await self.db.run(lambda c: self._finish(c, job_id, "failed", error=poll_error))
                 return
-            backoff = min(self.settings.poll_max, self.settings.poll_min * 2 ** min(row["attempts"], 8))
+            backoff = min(
+                self.settings.poll_max, self.settings.poll_min * 2 ** min(row["attempts"], 8)
+            )
             await self.db.run(
                 lambda c: self._write(
                     c,
@@ -628,7 +627,7 @@ class Engine:
                         "lease_owner": None,
                         "lease_expires_at": None,
                     },
-                    ("job.poll_error", {"error": error_json(exc)}),
+                    ("job.poll_error", {"error": poll_error}),
                 )
             )
             return
@@ -655,9 +654,15 @@ class Engine:
                 )
             )
             return
-        progress = status.progress_percent if status.progress_percent is not None else row["progress"]
+        progress = (
+            status.progress_percent if status.progress_percent is not None else row["progress"]
+        )
         overdue = time.time() - ref.submitted_at.timestamp() > config.timeout
-        data: dict[str, Any] = {"state": "in_progress", "upstream": status.state, "progress": progress}
+        data: dict[str, Any] = {
+            "state": "in_progress",
+            "upstream": status.state,
+            "progress": progress,
+        }
         if status.queue_position is not None:
             data["queue_position"] = status.queue_position
         if status.logs:
@@ -684,18 +689,19 @@ class Engine:
             saved = await self.results.save(job_id, response)
         except TarashException as exc:
             self.metrics.upstream_errors.labels(config.provider, type(exc).__name__).inc()
+            fetch_error = error_json(exc, "result_fetch_failed")
             if row["attempts"] > 30:
-                await self.db.run(
-                    lambda c: self._finish(
-                        c, job_id, "failed", error=error_json(exc, "result_fetch_failed")
-                    )
-                )
+                await self.db.run(lambda c: self._finish(c, job_id, "failed", error=fetch_error))
                 return
             await self.db.run(
                 lambda c: self._write(
                     c,
                     job_id,
-                    {"next_poll_at": dbm.now() + 2.0, "lease_owner": None, "lease_expires_at": None},
+                    {
+                        "next_poll_at": dbm.now() + 2.0,
+                        "lease_owner": None,
+                        "lease_expires_at": None,
+                    },
                 )
             )
             return
@@ -735,7 +741,14 @@ class Engine:
                     )
                 )
                 return
-        error = None if confirmed else {"code": "cancel_unconfirmed", "message": "the provider did not confirm the cancel"}
+        error = (
+            None
+            if confirmed
+            else {
+                "code": "cancel_unconfirmed",
+                "message": "the provider did not confirm the cancel",
+            }
+        )
         await self.db.run(lambda c: self._finish(c, job_id, "cancelled", error=error))
 
 
