@@ -163,6 +163,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, fal_emu: FalEmulator) -> It
         f'base_url = "{fal_emu.base_url}"\npoll_interval = 0.1\n'
         '\n[models.house-video]\nprovider = "mock"\nmodel = "mock-video"\noperation = "video"\n'
         "defaults = { duration_seconds = 4 }\n"
+        '\n[models.falls-back]\nprovider = "fal"\nmodel = "fal-ai/veo3.1"\noperation = "video"\n'
+        f'base_url = "http://127.0.0.1:{_free_port()}"\nfallbacks = ["mock/mock-video"]\n'
+        "retry = { max_retries = 0 }\n"
     )
     srv = Server(tmp, config).start()
     yield srv
@@ -618,6 +621,20 @@ def _verifies(secret: str, call: tuple[dict[str, str], bytes]) -> bool:
         return True
     except Exception:
         return False
+
+
+def test_fallback_to_the_next_config_on_a_failed_submit(server: Server) -> None:
+    client = server.client()
+    video = client.videos.create_and_poll(prompt="fallback", model="falls-back")  # type: ignore[arg-type]
+    assert video.status == "completed"
+    with server.http() as h:
+        job = h.get(f"/v1/jobs/{video.id}").json()
+        events = [e["event"] for e in _sse(h, f"/v1/jobs/{video.id}/events")]
+        metrics = h.get("/metrics").text
+    assert job["provider"] == "mock" and job["chain_index"] == 1 and job["submits"] == 2
+    assert "job.fallback" in events
+    assert 'tarash_fallbacks_total{to_provider="mock"}' in metrics
+    assert 'tarash_upstream_errors_total{provider="fal"' in metrics
 
 
 def test_healthz_and_metrics(server: Server) -> None:

@@ -36,6 +36,7 @@ from tarash.tarash_gateway.models import (
     AudioGenerationConfig,
     BaseGenerationConfig,
     ImageGenerationConfig,
+    RetryPolicy,
     VideoGenerationConfig,
 )
 
@@ -88,6 +89,8 @@ class ModelAlias(BaseModel):
     base_url: str | None = None
     timeout: float | None = Field(default=None, gt=0)
     poll_interval: float | None = Field(default=None, gt=0)
+    retry: dict[str, Any] | None = None
+    """The library's ``RetryPolicy`` fields (``max_retries``, ``initial_delay`` …)."""
 
 
 class ProviderTable(BaseModel):
@@ -193,6 +196,8 @@ class ServerSettings(BaseModel):
             fields["timeout"] = alias.timeout
         if alias.poll_interval:
             fields["poll_interval"] = alias.poll_interval
+        if alias.retry is not None:
+            fields["retry"] = RetryPolicy(**alias.retry)
         return _CONFIG_TYPES[operation](**fields)
 
 
