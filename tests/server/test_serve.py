@@ -471,6 +471,58 @@ def test_idempotency_key(server: Server) -> None:
         assert h.get(f"/v1/jobs/{a.id}").json()["submits"] == 1
 
 
+def test_idempotency_on_images_speech_and_webhook_endpoints(server: Server) -> None:
+    client = server.client()
+    raw = client.images.with_raw_response.generate
+    first = raw(prompt="same", model="mock/mock-image", extra_headers={"Idempotency-Key": "i-1"})
+    again = raw(prompt="same", model="mock/mock-image", extra_headers={"Idempotency-Key": "i-1"})
+    job_id = first.headers["x-tarash-job-id"]
+    assert again.headers["x-tarash-job-id"] == job_id
+    assert first.parse().data[0].b64_json == again.parse().data[0].b64_json
+    with pytest.raises(openai.UnprocessableEntityError):
+        client.images.generate(
+            prompt="other", model="mock/mock-image", extra_headers={"Idempotency-Key": "i-1"}
+        )
+    speech = [
+        client.audio.speech.create(
+            model="mock/mock-tts",
+            voice="a",
+            input="once",
+            response_format="wav",
+            extra_headers={"Idempotency-Key": "s-1"},
+        ).read()
+        for _ in range(2)
+    ]
+    assert speech[0] == speech[1] and speech[0].startswith(b"RIFF")
+    with server.http() as h:
+        assert h.get(f"/v1/jobs/{job_id}").json()["submits"] == 1
+        body = {"url": "http://127.0.0.1:9/hook", "event_types": ["video.completed"]}
+        a = h.post("/v1/webhook_endpoints", json=body, headers={"Idempotency-Key": "w-1"}).json()
+        b = h.post("/v1/webhook_endpoints", json=body, headers={"Idempotency-Key": "w-1"}).json()
+        assert a["id"] == b["id"] and a["signing_secret"] == b["signing_secret"]
+        assert (
+            len([e for e in h.get("/v1/webhook_endpoints").json()["data"] if e["id"] == a["id"]])
+            == 1
+        )
+        h.delete(f"/v1/webhook_endpoints/{a['id']}")
+
+
+def test_budget_spent_is_refused(server: Server) -> None:
+    import sqlalchemy as sa
+
+    with server.http() as h:
+        created = h.post("/v1/keys", json={"name": "b", "budget_usd": 1.0}).json()
+    engine = sa.create_engine(server.db)
+    with engine.begin() as conn:  # as if its jobs had cost $1 (the mock reports no cost)
+        conn.execute(
+            sa.text("UPDATE tarash_keys SET spent_usd = 1.0 WHERE id = :i"), {"i": created["id"]}
+        )
+    engine.dispose()
+    with pytest.raises(openai.APIStatusError) as info:
+        server.client(created["key"]).images.generate(prompt="p", model="mock/mock-image")
+    assert info.value.status_code == 402
+
+
 def test_idempotency_conflict_while_accepting(server: Server) -> None:
     big = b"\0" * (8 * 1024 * 1024)
 

@@ -283,28 +283,9 @@ async def create_job(
 
     def insert(conn: Connection) -> tuple[dict[str, Any], bool]:
         if idem_key is not None:
-            seen = dbm.first(
-                conn.execute(
-                    sa.select(dbm.idempotency).where(
-                        dbm.idempotency.c.key_id == who.key_id,
-                        dbm.idempotency.c.idem_key == idem_key,
-                    )
-                )
-            )
-            if seen is not None:
-                if seen["request_hash"] != fingerprint:
-                    raise ApiError(
-                        422,
-                        "this Idempotency-Key was used with another request",
-                        "idempotency_key_reused",
-                    )
-                if seen["job_id"] is None:
-                    raise ApiError(
-                        409,
-                        "a request with this Idempotency-Key is still being accepted",
-                        "idempotency_conflict",
-                    )
-                job = get_job_row(conn, seen["job_id"])
+            seen_id = _idempotent_lookup(conn, who.key_id, idem_key, fingerprint)
+            if seen_id is not None:
+                job = get_job_row(conn, seen_id)
                 assert job is not None
                 return job, True
             conn.execute(
@@ -327,6 +308,33 @@ async def create_job(
     if not replayed:
         app.engine.notifier.work.set()
     return created, replayed
+
+
+def _idempotent_lookup(
+    conn: Connection, key_id: str, idem_key: str, fingerprint: str
+) -> str | None:
+    """The resource an Idempotency-Key made (``None``: first use); 422 on another request."""
+    seen = dbm.first(
+        conn.execute(
+            sa.select(dbm.idempotency).where(
+                dbm.idempotency.c.key_id == key_id,
+                dbm.idempotency.c.idem_key == idem_key,
+            )
+        )
+    )
+    if seen is None:
+        return None
+    if seen["request_hash"] != fingerprint:
+        raise ApiError(
+            422, "this Idempotency-Key was used with another request", "idempotency_key_reused"
+        )
+    if seen["job_id"] is None:
+        raise ApiError(
+            409,
+            "a request with this Idempotency-Key is still being accepted",
+            "idempotency_conflict",
+        )
+    return str(seen["job_id"])
 
 
 async def reserve_idempotency(request: Request, who: auth.Principal, route: str) -> None:
@@ -1243,10 +1251,32 @@ async def create_endpoint(
         "created_at": dbm.now(),
         "deleted": False,
     }
-    await request.app.state.db.run(
-        lambda c: c.execute(dbm.webhook_endpoints.insert().values(**row))
-    )
-    return _endpoint(row, with_secret=True)
+    idem_key = request.headers.get("idempotency-key")
+    fingerprint = _hash({"route": "webhook_endpoints", "body": body.model_dump()})
+
+    def insert(conn: Connection) -> dict[str, Any]:
+        if idem_key is not None:
+            found = _idempotent_lookup(conn, who.key_id, idem_key, fingerprint)
+            if found is not None:
+                w = dbm.webhook_endpoints
+                existing = dbm.first(conn.execute(sa.select(w).where(w.c.id == found)))
+                assert existing is not None
+                return existing
+            conn.execute(
+                dbm.idempotency.insert().values(
+                    key_id=who.key_id,
+                    idem_key=idem_key,
+                    route="webhook_endpoints",
+                    request_hash=fingerprint,
+                    job_id=row["id"],
+                    created_at=dbm.now(),
+                )
+            )
+        conn.execute(dbm.webhook_endpoints.insert().values(**row))
+        return row
+
+    created: dict[str, Any] = await request.app.state.db.run(insert)
+    return _endpoint(created, with_secret=True)
 
 
 @router.get("/v1/webhook_endpoints")

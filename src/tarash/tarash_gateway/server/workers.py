@@ -26,6 +26,7 @@ import functools
 import json
 import logging
 import os
+import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
@@ -161,6 +162,9 @@ class Notifier:
 # ============================================================================ results
 
 
+_SAFE_ID = re.compile(r"[a-z]{2,8}_[0-9a-f]{8,64}")
+
+
 class ResultStore:
     """Results given as bytes are kept under ``root/<job id>/``; URLs are kept as URLs."""
 
@@ -168,8 +172,9 @@ class ResultStore:
         self.root = root
 
     def path(self, job_id: str, name: str) -> Path:
-        safe = Path(name).name
-        return self.root / job_id / safe
+        if not _SAFE_ID.fullmatch(job_id):
+            raise ValueError(f"not a job id: {job_id!r}")
+        return self.root / job_id / Path(name).name
 
     async def save(self, job_id: str, response: BaseGenerationResponse) -> dict[str, Any]:
         items = _items(response)
@@ -303,11 +308,20 @@ class Engine:
             asyncio.create_task(self.webhooks.run(self), name="tarash-webhooks"),
         ]
 
-    async def stop(self) -> None:
+    async def stop(self, grace: float = 10.0) -> None:
+        """Stop claiming; let running steps finish for ``grace`` seconds, then cancel them.
+
+        A submit cancelled mid-flight keeps its row in ``submitting`` (outcome unknown),
+        which the next start marks ``unknown`` — never resent."""
         self._stopping = True
         for task in self._tasks:
             task.cancel()
-        for task in [*self._tasks, *self._inflight.values()]:
+        running = list(self._inflight.values())
+        if running:
+            _done, late = await asyncio.wait(running, timeout=grace)
+            for task in late:
+                task.cancel()
+        for task in [*self._tasks, *running]:
             with contextlib.suppress(BaseException):
                 await task
         # Give up our leases so another instance (or our restart) carries on at once.
