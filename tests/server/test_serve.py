@@ -166,6 +166,8 @@ def server(tmp_path_factory: pytest.TempPathFactory, fal_emu: FalEmulator) -> It
         '\n[models.falls-back]\nprovider = "fal"\nmodel = "fal-ai/veo3.1"\noperation = "video"\n'
         f'base_url = "http://127.0.0.1:{_free_port()}"\nfallbacks = ["mock/mock-video"]\n'
         "retry = { max_retries = 0 }\n"
+        '\n[models.too-slow]\nprovider = "mock"\nmodel = "mock-video"\noperation = "video"\n'
+        "timeout = 0.5\n"
     )
     srv = Server(tmp, config).start()
     yield srv
@@ -687,6 +689,14 @@ def test_fallback_to_the_next_config_on_a_failed_submit(server: Server) -> None:
     assert "job.fallback" in events
     assert 'tarash_fallbacks_total{to_provider="mock"}' in metrics
     assert 'tarash_upstream_errors_total{provider="fal"' in metrics
+
+
+def test_timeout_cancels_upstream_and_fails(server: Server) -> None:
+    video = server.client().videos.create_and_poll(prompt="slow", model="too-slow")  # type: ignore[arg-type]
+    assert video.status == "failed" and video.error is not None and video.error.code == "timeout"
+    with server.http() as h:
+        job = h.get(f"/v1/jobs/{video.id}").json()
+    assert job["state"] == "failed" and job["error"]["cancelled_upstream"] is True
 
 
 def test_healthz_and_metrics(server: Server) -> None:

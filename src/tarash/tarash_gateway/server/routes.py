@@ -365,11 +365,10 @@ def get_job_row(conn: Connection, job_id: str) -> dict[str, Any] | None:
 
 
 async def owned_job(request: Request, who: auth.Principal, job_id: str) -> dict[str, Any]:
-    """The job if it exists, is not deleted and belongs to the caller; else 404."""
+    """The job if it exists, is not deleted and belongs to the caller; else 404 — for
+    every other key, the master key included (it manages keys, not other keys' jobs)."""
     row: dict[str, Any] | None = await request.app.state.db.run(lambda c: get_job_row(c, job_id))
-    if row is None or row["deleted"] or (not who.is_admin and row["key_id"] != who.key_id):
-        raise ApiError(404, f"no job {job_id!r}", "not_found")
-    if who.is_admin and who.key_id != auth.MASTER_KEY_ID and row["key_id"] != who.key_id:
+    if row is None or row["deleted"] or row["key_id"] != who.key_id:
         raise ApiError(404, f"no job {job_id!r}", "not_found")
     return row
 

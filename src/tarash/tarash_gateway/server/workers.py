@@ -687,8 +687,13 @@ class Engine:
             "lease_owner": None,
             "lease_expires_at": None,
         }
-        if overdue:
-            values.update(cancel_requested=True, next_poll_at=dbm.now())
+        if overdue:  # past the alias's timeout: cancel upstream, then fail as a timeout
+            timeout = {
+                "code": "timeout",
+                "message": f"the job did not finish within {config.timeout:g} s",
+                "type": "TarashTimeoutError",
+            }
+            values.update(cancel_requested=True, next_poll_at=dbm.now(), error=dbm.dumps(timeout))
         changed = progress != row["progress"] or status.logs or status.queue_position is not None
         await self.db.run(
             lambda c: self._write(c, job_id, values, ("job.progress", data) if changed else None)
@@ -755,6 +760,11 @@ class Engine:
                     )
                 )
                 return
+        timed_out = dbm.loads(row["error"])
+        if timed_out is not None and timed_out.get("code") == "timeout":
+            timed_out["cancelled_upstream"] = confirmed
+            await self.db.run(lambda c: self._finish(c, job_id, "failed", error=timed_out))
+            return
         error = (
             None
             if confirmed
