@@ -357,6 +357,10 @@ def test_videos_create_and_poll_content_list_delete(server: Server) -> None:
     assert len(page.data) == 1 and page.has_more
     ids = [v.id for v in client.videos.list(limit=100)]
     assert {video.id, second.id} <= set(ids)
+    remix = client.videos.remix(video.id, prompt="the same fox, at night")
+    assert remix.remixed_from_video_id == video.id and remix.status == "queued"
+    assert client.videos.poll(remix.id).status == "completed"
+    assert client.videos.download_content(remix.id).read()[4:8] == b"ftyp"
     deleted = client.videos.delete(video.id)
     assert deleted.deleted and deleted.object == "video.deleted"
     with pytest.raises(openai.NotFoundError):

@@ -1008,6 +1008,53 @@ def _remove_tree(folder: Any) -> None:
     shutil.rmtree(folder, ignore_errors=True)
 
 
+class Remix(BaseModel):
+    prompt: str = Field(min_length=1)
+
+
+@router.post("/v1/videos/{video_id}/remix")
+async def remix_video(
+    video_id: str, body: Remix, request: Request, who: auth.Principal = Depends(principal)
+) -> Any:
+    """A new video from a completed one and a new prompt, on the same model: the source
+    video goes to the provider as the request's input ``video`` (models that take no
+    input video fail the new job with ``invalid_request``)."""
+    source = await owned_job(request, who, video_id)
+    if source["operation"] != "video":
+        raise ApiError(404, f"no video {video_id!r}", "not_found")
+    if source["state"] != "completed":
+        raise ApiError(400, f"video {video_id} is {source['state']}, not completed", "not_ready")
+    item = (dbm.loads(source["result"]) or {}).get("items", [{}])[0]
+    if "file" in item:
+        if item.get("size", 0) > MAX_UPLOAD:
+            raise ApiError(400, "the source video is too large to remix", "too_large")
+        path = request.app.state.results.path(source["id"], item["file"])
+        data = await asyncio.to_thread(path.read_bytes)
+        video = to_data_uri(data, item.get("content_type") or "video/mp4")
+    else:
+        video = item["url"]
+    original = json.loads(source["request"])
+    options = json.loads(source["options"] or "{}")
+    job_request = _build(
+        VideoGenerationRequest,
+        prompt=body.prompt,
+        video=video,
+        duration_seconds=original.get("duration_seconds"),
+        aspect_ratio=original.get("aspect_ratio"),
+        resolution=original.get("resolution"),
+    )
+    row, _ = await create_job(
+        request,
+        who,
+        route="videos.remix",
+        operation="video",
+        model=source["model_alias"],
+        job_request=job_request,
+        options={**options, "remixed_from": video_id},
+    )
+    return _video_response(row)
+
+
 @router.post("/v1/videos/{video_id}/cancel")
 async def cancel_video(
     video_id: str, request: Request, who: auth.Principal = Depends(principal)
