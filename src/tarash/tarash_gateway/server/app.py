@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from tarash.tarash_gateway._secrets import register_secret
 from tarash.tarash_gateway.server import db as dbm
 from tarash.tarash_gateway.server.config import ServerSettings
 from tarash.tarash_gateway.server.metrics import Metrics
@@ -46,6 +47,8 @@ def is_loopback(host: str) -> bool:
 
 def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
     """The gateway app (its workers start with the app's lifespan)."""
+    if master_key:
+        register_secret(master_key)  # never in a log line
     db = dbm.Database(settings.db_url())
     results = ResultStore(settings.results_path())
 

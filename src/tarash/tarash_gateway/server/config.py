@@ -30,8 +30,9 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
+from tarash.tarash_gateway._secrets import register_secret
 from tarash.tarash_gateway.models import (
     AudioGenerationConfig,
     BaseGenerationConfig,
@@ -100,6 +101,13 @@ class ProviderTable(BaseModel):
 
     api_key: SecretStr | None = None
     base_url: str | None = None
+
+    @field_validator("api_key", mode="after")
+    @classmethod
+    def _register(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            register_secret(value.get_secret_value())  # redacted from every log line
+        return value
 
 
 class ServerSettings(BaseModel):
