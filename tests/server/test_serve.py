@@ -261,24 +261,23 @@ def test_key_model_allowlist_and_revoke(server: Server) -> None:
 
 
 def test_keys_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tarash.tarash_gateway.cli._app import app
+
     db = f"sqlite:///{tmp_path / 'k.db'}"
-    run = [sys.executable, "-m", "tarash.tarash_gateway.cli", "keys"]
-    out = subprocess.run(
-        [*run, "create", "--name", "ci", "--model", "mock/mock-image", "--db", db],
-        capture_output=True,
-        timeout=30,
-        check=True,
-    ).stdout
-    created = json.loads(out)
-    assert created["key"].startswith("tk-") and created["models"] == ["mock/mock-image"]
-    listed = json.loads(
-        subprocess.run(
-            [*run, "list", "--db", db], capture_output=True, timeout=30, check=True
-        ).stdout
+    runner = CliRunner()
+    made = runner.invoke(
+        app, ["keys", "create", "--name", "ci", "--model", "mock/mock-image", "--db", db]
     )
+    assert made.exit_code == 0, made.output
+    created = json.loads(made.stdout)
+    assert created["key"].startswith("tk-") and created["models"] == ["mock/mock-image"]
+    listed = json.loads(runner.invoke(app, ["keys", "list", "--db", db]).stdout)
     assert [k["id"] for k in listed] == [created["id"]] and "key" not in listed[0]
     assert created["key"] not in (tmp_path / "k.db").read_bytes().decode("latin-1")
-    subprocess.run([*run, "revoke", created["id"], "--db", db], timeout=30, check=True)
+    assert runner.invoke(app, ["keys", "revoke", created["id"], "--db", db]).exit_code == 0
+    assert runner.invoke(app, ["keys", "revoke", created["id"], "--db", db]).exit_code == 1
 
 
 # ---------------------------------------------------------------------------- OpenAI routes
@@ -769,22 +768,28 @@ def test_unknown_submit_outcome_is_never_resent(tmp_path: Path) -> None:
     """A row left in `submitting` by a dead process becomes `unknown`, not resubmitted."""
     import sqlalchemy as sa
 
-    srv = Server(tmp_path).start()
+    from tarash.tarash_gateway.server.db import Database
+
+    srv = Server(tmp_path)
+    database = Database(srv.db)
+    database.migrate()
+    now = time.time()
+    vid = "video_0123456789abcdef01234567"
+    database.run_sync(  # what a kill -9 between send and answer leaves behind
+        lambda c: c.execute(
+            sa.text(
+                "INSERT INTO tarash_jobs (id, key_id, operation, model_alias, provider, request, "
+                "options, chain_index, state, intent_id, attempts, submits, progress, next_poll_at, "
+                "lease_owner, lease_expires_at, cancel_requested, created_at, updated_at, deleted) "
+                "VALUES (:i, 'master', 'video', 'mock/mock-video', 'mock', '{\"prompt\": \"x\"}', "
+                "'{}', 0, 'submitting', 'i-1', 1, 1, 0, :t, 'dead', 9e12, 0, :t, :t, 0)"
+            ),
+            {"i": vid, "t": now},
+        )
+    )
+    database.close()
+    srv.start()
     try:
-        vid = srv.client().videos.create(prompt="x", model="mock/mock-video").id  # type: ignore[arg-type]
-        srv.client().videos.poll(vid)
-        srv.stop()
-        engine = sa.create_engine(srv.db)
-        with engine.begin() as conn:  # what a kill -9 between send and answer leaves
-            conn.execute(
-                sa.text(
-                    "UPDATE tarash_jobs SET state='submitting', intent_id='i-1', "
-                    "lease_owner='dead', lease_expires_at=9e12, job_ref=NULL WHERE id=:i"
-                ),
-                {"i": vid},
-            )
-        engine.dispose()
-        srv.start()
         with srv.http() as h:
             job = h.get(f"/v1/jobs/{vid}").json()
         assert job["state"] == "unknown" and job["error"]["code"] == "submit_outcome_unknown"

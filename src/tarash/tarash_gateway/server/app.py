@@ -71,7 +71,6 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
         state.webhooks = webhooks
         state.engine = engine
         state.url_secret = url_secret
-        state.accepting = set()
         await engine.start()
         try:
             yield

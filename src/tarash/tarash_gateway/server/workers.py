@@ -780,7 +780,11 @@ class Engine:
 
 
 def add_event(conn: Connection, job_id: str, type_: str, data: dict[str, Any]) -> int:
-    """Append one event to a job's feed (same transaction as the row change)."""
+    """Append one event to a job's feed (same transaction as the row change).
+
+    The job's row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN
+    IMMEDIATE`` already serialises writers), so two writers never pick the same ``seq``."""
+    conn.execute(sa.select(dbm.jobs.c.id).where(dbm.jobs.c.id == job_id).with_for_update())
     seq = conn.execute(
         sa.select(sa.func.coalesce(sa.func.max(dbm.job_events.c.seq), 0)).where(
             dbm.job_events.c.job_id == job_id
