@@ -9,6 +9,7 @@ from tarash.tarash_gateway import __version__
 from tarash.tarash_gateway.cli._discover import models, providers
 from tarash.tarash_gateway.cli._generate import image, sts, tts, video
 from tarash.tarash_gateway.cli._jobs import jobs, jobs_cancel, jobs_list, jobs_resume
+from tarash.tarash_gateway.server.cli import keys_create, keys_list, keys_revoke, serve
 
 __all__ = ["app"]
 
@@ -44,6 +45,12 @@ for generate in (video, image, tts, sts):
     app.command(rich_help_panel="Generate")(generate)
 for discover in (providers, models):
     app.command(rich_help_panel="Discover")(discover)
+keys_app = typer.Typer(help="Virtual keys of `tarash serve` (stored hashed).", no_args_is_help=True)
+app.add_typer(keys_app, name="keys", rich_help_panel="Server")
+app.command(rich_help_panel="Server")(serve)
+keys_app.command("create")(keys_create)
+keys_app.command("list")(keys_list)
+keys_app.command("revoke")(keys_revoke)
 jobs_app.callback(invoke_without_command=True)(jobs)
 jobs_app.command("list")(jobs_list)
 jobs_app.command("resume")(jobs_resume)

@@ -393,6 +393,10 @@ class CliSettings(BaseModel):
     defaults: dict[Operation, OperationDefaults] = Field(default_factory=dict)
     providers: dict[str, ProviderSettings] = Field(default_factory=dict)
     mock: MockSettings = Field(default_factory=MockSettings)
+    server: dict[str, Any] = Field(default_factory=dict)
+    """``[server]``: read by ``tarash serve`` (tarash_gateway.server.config)."""
+    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    """``[models.<alias>]``: the server's model aliases."""
 
     path: Path | None = Field(default=None, exclude=True)
     """Where these settings were read from (``None``: no config file)."""
