@@ -47,6 +47,9 @@ def is_loopback(host: str) -> bool:
 
 def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
     """The gateway app (its workers start with the app's lifespan)."""
+    from tarash.tarash_gateway._netpolicy import set_server_mode
+
+    set_server_mode(True)  # the library refuses local-file media inputs in this process
     if master_key:
         register_secret(master_key)  # never in a log line
     db = dbm.Database(settings.db_url())
