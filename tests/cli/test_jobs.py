@@ -6,9 +6,9 @@ from tests.cli.conftest import Cli, assert_mp4
 
 
 def test_submit_list_resume_and_cancel(cli: Cli) -> None:
-    # Slow mock jobs (3 steps × 2 s): the second is still running when it is cancelled
-    # (a finished job is never cancelled: its paid result is kept).
-    cli.write_config("[mock]\ndelay = 2\n")
+    # The second job runs on a slow mock (3 steps × 30 s): still running when it is
+    # cancelled (a finished job is never cancelled: its paid result is kept).
+    (cli.cwd / "slow.toml").write_text("[mock]\ndelay = 30\n")
     submit = [
         "video", "a fox", "-p", "mock", "--no-wait", "--jobs-db", "jobs.db", "--json",
         "--param", "loop=true", "--param", "name=fox", "--param", 'cfg={"a": [1, 2]}',
@@ -16,6 +16,7 @@ def test_submit_list_resume_and_cancel(cli: Cli) -> None:
     ]  # fmt: skip
     started = cli.start(*submit)
     second = cli.start("video", "a second fox", "-p", "mock", "--no-wait", "-q",
+                       "--config", "slow.toml",
                        env={"TARASH_JOBS_DB": "jobs.db"}).wait()  # fmt: skip
     first = started.wait()
 
@@ -39,7 +40,7 @@ def test_submit_list_resume_and_cancel(cli: Cli) -> None:
         [
             ["jobs", "resume", job["request_id"][:12], "--jobs-db", "jobs.db", "-o", "later.mp4",
              "--json"],
-            ["jobs", "cancel", second_id, "--jobs-db", "jobs.db"],
+            ["jobs", "cancel", second_id, "--jobs-db", "jobs.db", "--config", "slow.toml"],
             ["jobs", "resume", "tg_nope", "--jobs-db", "jobs.db"],
         ]
     )  # fmt: skip

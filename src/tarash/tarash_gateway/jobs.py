@@ -34,6 +34,7 @@ import math
 import os
 import queue
 import threading
+import time
 import uuid
 import weakref
 from collections import OrderedDict
@@ -779,14 +780,26 @@ class _Writer:
         import sqlite3  # loaded with the first SQLite store, not with the package
 
         conn = sqlite3.connect(self.path, timeout=self._busy_timeout, isolation_level=None)
-        try:
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute(f"PRAGMA synchronous={self._synchronous}")
-            _migrate(conn)
-        except BaseException:
-            conn.close()
-            raise
-        return conn
+        # Several processes opening one file at once (two CLI commands): switching to WAL
+        # and the migration take locks that SQLite may refuse at once ("database is
+        # locked") instead of waiting; retry within the busy timeout.
+        deadline = time.monotonic() + self._busy_timeout
+        delay = 0.02
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode=WAL")
+                conn.execute(f"PRAGMA synchronous={self._synchronous}")
+                _migrate(conn)
+                return conn
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() + delay > deadline:
+                    conn.close()
+                    raise
+                time.sleep(delay)  # the writer thread's own start-up, never the event loop
+                delay = min(0.5, delay * 2)
+            except BaseException:
+                conn.close()
+                raise
 
     def submit(
         self, run: Callable[[sqlite3.Connection], Any], *, read: bool, loop: bool

@@ -33,7 +33,10 @@ LONG_HINDI = " ".join(SENTENCES)  # ~5,500 characters
 
 
 def _texts(emu: SarvamEmulator) -> list[str]:
-    return [r.json["text"] for r in emu.find("/text-to-speech$", "POST")]
+    """The pieces sent, in the order of the text (concurrent requests may arrive in any
+    order; the joined audio follows the text)."""
+    texts = [r.json["text"] for r in emu.find("/text-to-speech$", "POST")]
+    return sorted(texts, key=lambda t: LONG_HINDI.find(t[:40]))
 
 
 async def test_v2_long_text_is_split_at_sentences_and_wav_is_rejoined(
