@@ -92,10 +92,20 @@ class Terminated(KeyboardInterrupt):
 class CliError(Exception):
     """An error of the command line itself, with the exit code to use."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+    def __init__(
+        self,
+        message: str,
+        exit_code: int = EXIT_USAGE,
+        *,
+        kind: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+        self.kind = kind or ("usage" if exit_code == EXIT_USAGE else "error")
+        """The ``--json`` error type: ``usage`` only for bad input (exit 2)."""
+        self.details = details or {}
 
 
 # Most specific first: AuthenticationError and RateLimitError are HTTPErrors.
@@ -193,7 +203,7 @@ def _attempt_summary(exc: TarashException) -> str:
 def describe_error(exc: BaseException, operation: str | None = None) -> ErrorReport:
     """Exit code, one-line message and JSON details of ``exc``."""
     if isinstance(exc, CliError):
-        return ErrorReport(exc.exit_code, one_line(exc.message), "usage", {})
+        return ErrorReport(exc.exit_code, one_line(exc.message), exc.kind, dict(exc.details))
     if isinstance(exc, PydanticValidationError):
         return ErrorReport(EXIT_USAGE, one_line(format_pydantic(exc, operation)), "usage", {})
     if isinstance(exc, Terminated):

@@ -54,6 +54,7 @@ from tarash.tarash_gateway.cli._runner import (
     report_result,
     setup,
 )
+from tarash.tarash_gateway.cli._results import check_output_target
 from tarash.tarash_gateway.cli._select import Selector
 from tarash.tarash_gateway.cli._settings import CATALOG, Operation, load_settings
 from tarash.tarash_gateway.jobs import JobRef
@@ -248,6 +249,9 @@ def _generate(
         request = _build_request(operation, collected, opts.params)
         db, chosen = jobs_db_choice(opts.jobs_db, settings)
         config = Selector(operation, settings, out).chain(opts)
+        problem = check_output_target(opts.output)
+        if problem is not None:
+            raise CliError(f"--output: {problem} (checked before anything is sent)")
         try:
             open_store(db)
         except CliError as exc:

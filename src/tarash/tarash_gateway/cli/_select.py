@@ -1,6 +1,7 @@
 """Which provider and model run, and the config chain (keys, endpoints, fallbacks, mock)."""
 
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,9 +13,11 @@ from tarash.tarash_gateway.cli._options import CommonOptions
 from tarash.tarash_gateway.cli._settings import (
     AUTO_ORDER,
     CATALOG,
+    KEY_PAIRS,
     MOCK_ENV,
     MOCK_FAILURES,
     OPERATIONS,
+    PROVIDER_ENV,
     CliSettings,
     Operation,
     ProviderStatus,
@@ -47,9 +50,10 @@ CONFIG_TYPES: dict[str, type[BaseGenerationConfig]] = {
 class Selector:
     """Chooses providers and models and builds the config chain for one command.
 
-    Provider: ``--provider``, else ``[defaults.<operation>] provider``, else the config
-    file's ``provider`` (if it offers the operation), else the first provider with a key
-    (:data:`AUTO_ORDER`), else the mock — announced on stderr. Model: ``--model``, else the
+    Provider: ``--provider``, else ``$TARASH_PROVIDER``, else ``[defaults.<operation>]
+    provider``, else the config file's ``provider`` (if it offers the operation), else the
+    mock — announced on stderr, with the API keys seen in the environment (a key alone
+    never selects a paid provider). Model: ``--model``, else the
     config file, else the handler's ``default_models``, else the built-in catalog.
     """
 
@@ -77,39 +81,50 @@ class Selector:
                 return name
         return None
 
-    def _auto_provider(self) -> str | None:
-        order = AUTO_ORDER.get(self.operation, ())
-        for name in order:
+    def _keys_seen(self) -> list[tuple[str, str]]:
+        """(provider, where its key was found) of every provider offering the operation."""
+        seen = []
+        for name in AUTO_ORDER.get(self.operation, ()):
             if name not in CATALOG:
                 continue
             status = self.status(name)
-            if (
-                status.key_source
-                and status.available
-                and status.supports(self.operation)
-                and status.sdk_installed
-                and self.operation in status.default_models
-            ):
-                return name
-        return None
+            if status.key_source and status.supports(self.operation):
+                seen.append((name, status.key_source))
+        return seen
 
     def primary(self, provider: str | None) -> str:
+        """The first provider: named by --provider, $TARASH_PROVIDER or the config file.
+
+        A real (paid) provider is never picked just because its key is in the
+        environment: unnamed, the command runs on the mock and says which keys it saw.
+        """
         if provider:
             return canonical_provider(provider)
+        from_env = os.environ.get(PROVIDER_ENV, "").strip()
+        if from_env:
+            return canonical_provider(from_env, option=f"${PROVIDER_ENV}")
         configured = self._configured_provider()
-        auto = None if configured else self._auto_provider()
-        if auto:
-            source = self.status(auto).key_source
-            self._notices.append(
-                f"using {auto} ({source} is set); pass --provider to choose another"
-            )
-        elif not configured and not self.forced:
-            self._notices.append(
-                "no provider API key is set, so this runs offline on the mock provider "
-                "(synthetic media); set e.g. FAL_KEY or OPENAI_API_KEY, or pass --provider, "
-                "to use a real provider"
-            )
-        return configured or auto or "mock"
+        if configured:
+            return configured
+        if not self.forced:
+            seen = self._keys_seen()
+            if seen:
+                keys = ", ".join(f"{source} ({name})" for name, source in seen)
+                first = seen[0][0]
+                config = self.settings.path or default_config_path()
+                self._notices.append(
+                    f"no provider named, so this runs offline on the mock provider (synthetic "
+                    f"media, nothing is paid for); API keys seen: {keys}. To use one: "
+                    f"--provider {first}, or export {PROVIDER_ENV}={first}, or "
+                    f'provider = "{first}" in {config}'
+                )
+            else:
+                self._notices.append(
+                    "no provider named, so this runs offline on the mock provider (synthetic "
+                    "media); to use a real one pass --provider NAME (with its API key set, "
+                    f"e.g. FAL_KEY or OPENAI_API_KEY) or export {PROVIDER_ENV}=NAME"
+                )
+        return "mock"
 
     def default_model(self, provider: str) -> str:
         defaults = self.settings.for_operation(self.operation)
@@ -150,17 +165,23 @@ class Selector:
         if not status.available:
             raise CliError(f"provider {provider!r} is unavailable: {status.problem}")
         if not status.sdk_installed:
+            install = f"pip install 'tarash-gateway[{status.extra}]'"
             raise CliError(
-                f"provider {provider!r} needs the {status.sdk_package} package: "
-                f"pip install 'tarash-gateway[{status.extra}]'"
+                f"provider {provider!r} needs the {status.sdk_package} package, which is not "
+                f"installed: {install}",
+                kind="missing_sdk",
+                details={"provider": provider, "package": status.sdk_package, "install": install},
             )
         if status.requires_key and not status.has_key:
             config = self.settings.path or default_config_path()
-            variables = " or ".join(status.env_vars) or "its API key variable"
+            names = [*status.env_vars, *(f"{a} + {b}" for a, b in KEY_PAIRS.get(provider, ()))]
+            variables = " or ".join(names) or "its API key variable"
             raise CliError(
                 f"no API key for {provider}: set {variables}, or add api_key under "
                 f"[providers.{provider}] in {config}",
                 EXIT_AUTH,
+                kind="missing_api_key",
+                details={"provider": provider, "env": names},
             )
 
     def mock_config(self, primary: bool, mock_fail: Sequence[str]) -> MockConfig | None:
