@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from tarash.tarash_gateway import catalog
 from tarash.tarash_gateway.cli._display import Output
 from tarash.tarash_gateway.cli._errors import EXIT_AUTH, CliError, describe_error
 from tarash.tarash_gateway.cli._options import CommonOptions
@@ -36,8 +37,9 @@ from tarash.tarash_gateway.models import (
     RetryPolicy,
     VideoGenerationConfig,
 )
+from tarash.tarash_gateway.registry import list_providers
 
-__all__ = ["CONFIG_TYPES", "Selector"]
+__all__ = ["CONFIG_TYPES", "Selector", "split_provider_model"]
 
 CONFIG_TYPES: dict[str, type[BaseGenerationConfig]] = {
     "video": VideoGenerationConfig,
@@ -45,6 +47,38 @@ CONFIG_TYPES: dict[str, type[BaseGenerationConfig]] = {
     "tts": AudioGenerationConfig,
     "sts": AudioGenerationConfig,
 }
+
+
+def split_provider_model(provider: str | None, model: str | None) -> tuple[str | None, str | None]:
+    """LiteLLM-style ``PROVIDER/MODEL`` (``-m openai/gpt-image-2``, ``-m fal/fal-ai/veo3.1``).
+
+    Without ``--provider``, a model whose first segment is exactly a provider's registry
+    name runs on that provider with the rest as its id. ``fal-ai/…`` stays a fal model id
+    (aliases do not split), and with ``--provider`` given the model is taken as written
+    (Replicate ids are ``owner/name``; ``-p fal -m fal/…`` drops the repeated prefix).
+    """
+    if not model or "/" not in model:
+        return provider, model
+    head, _, rest = model.partition("/")
+    if provider is None:
+        if head in list_providers() and rest.strip():
+            return head, rest
+        return provider, model
+    if head == provider and head in list_providers() and head != "replicate" and rest.strip():
+        return provider, rest
+    return provider, model
+
+
+def _forced_note(provider: str, model: str, operation: str) -> str:
+    """What ``TARASH_GATEWAY_MOCK`` did with a real provider's model (honestly)."""
+    if provider == "mock":
+        return ""
+    if catalog.lookup(provider, model) is not None:
+        return f" ({provider}/{model} is checked against its catalog entry, not called)"
+    return (
+        f" ({provider}/{model} is not called; "
+        f"{catalog.unknown_model_message(provider, model, operation)})"
+    )
 
 
 class Selector:
@@ -141,6 +175,10 @@ class Selector:
         return model
 
     def fallback(self, spec: str) -> tuple[str, str | None]:
+        if ":" not in spec:
+            named, model_only = split_provider_model(None, spec.strip())
+            if named is not None:
+                return canonical_provider(named, option="--fallback"), model_only
         provider, _, model = spec.partition(":")
         if not provider.strip():
             raise CliError(f"--fallback: expected PROVIDER[:MODEL], got {spec!r}")
@@ -255,7 +293,8 @@ class Selector:
                 raise CliError(f"--mock-fail: {kind!r} is not one of {', '.join(MOCK_FAILURES)}")
         if opts.on_unsupported and opts.on_unsupported not in ("error", "warn", "ignore"):
             raise CliError("--on-unsupported: expected error, warn or ignore")
-        specs = [(self.primary(opts.provider), opts.model)]
+        named, model = split_provider_model(opts.provider, opts.model)
+        specs = [(self.primary(named), model)]
         fallbacks = opts.fallback or self.settings.for_operation(self.operation).fallback
         specs += [self.fallback(spec) for spec in fallbacks]
         configs = []
@@ -267,11 +306,9 @@ class Selector:
                 self.check_operation(provider)
             chosen = model or self.default_model(provider)
             if primary and self.forced:
-                what = (
-                    "" if provider == "mock" else f" ({provider}/{chosen} is validated, not called)"
-                )
                 self._notices.append(
-                    f"{MOCK_ENV} is set: running offline on the mock provider{what}"
+                    f"{MOCK_ENV} is set: running offline on the mock provider"
+                    + _forced_note(provider, chosen, self.operation)
                 )
             configs.append(
                 self.config(provider, chosen, opts, primary=primary, mock_fail=mock_fail)
