@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from types import FrameType
+from typing import Any
 
 import typer
 
@@ -69,11 +70,49 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.exit_code
 
 
+_METAVARS = {"int": "N", "float": "NUMBER", "str": "TEXT", "list[str]": "TEXT"}
+
+
+def _plain_metavars(command: Any) -> None:
+    """Help without ``<bool>`` after flags and with plain value names (``N``, ``TEXT``).
+
+    typer's rich help prints the Python type of an option that has no metavar; a flag
+    takes no value, so it gets none, and the others get click's usual names.
+    """
+    for param in getattr(command, "params", []):
+        if getattr(param, "param_type_name", "") == "argument":
+            param.display_type_rich = _no_type  # its metavar (PROMPT …) already says it
+        elif getattr(param, "is_flag", False) or getattr(param, "count", False):
+            param.metavar = ""
+        elif param.metavar is None and getattr(param, "param_type_name", "") == "option":
+            bare = getattr(param, "bare_type", None)
+            name = bare() if callable(bare) else "str"
+            param.metavar = _METAVARS.get(name, name.upper())
+    get_help_option = getattr(command, "get_help_option", None)
+    if callable(get_help_option) and not getattr(command, "_tarash_help_patched", False):
+
+        def help_option(ctx: Any, _get: Any = get_help_option) -> Any:
+            option = _get(ctx)
+            if option is not None:
+                option.metavar = ""
+            return option
+
+        command.get_help_option = help_option
+        command._tarash_help_patched = True
+    for sub in getattr(command, "commands", {}).values():
+        _plain_metavars(sub)
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         args = ["--help"]
     command = typer.main.get_command(app)
+    _plain_metavars(command)
     try:
         result = command.main(args=args, prog_name="tarash", standalone_mode=False)
     except _CLICK_ERROR as exc:

@@ -196,8 +196,11 @@ class Selector:
                 f"{provider} does not offer {self.operation} generation (it offers: {offered})"
             )
 
-    def check(self, provider: str) -> None:
-        """Fail early, with a helpful line, when a real provider cannot run here."""
+    def check(self, provider: str, *, need_key: bool = True) -> None:
+        """Fail early, with a helpful line, when a real provider cannot run here.
+
+        ``need_key=False`` (``--dry-run``): a missing key is a notice, not an error.
+        """
         status = self.status(provider)
         self.check_operation(provider)
         if not status.available:
@@ -214,6 +217,9 @@ class Selector:
             config = self.settings.path or default_config_path()
             names = [*status.env_vars, *(f"{a} + {b}" for a, b in KEY_PAIRS.get(provider, ()))]
             variables = " or ".join(names) or "its API key variable"
+            if not need_key:
+                self._notices.append(f"no API key for {provider} (a real run needs {variables})")
+                return
             raise CliError(
                 f"no API key for {provider}: set {variables}, or add api_key under "
                 f"[providers.{provider}] in {config}",
@@ -301,7 +307,7 @@ class Selector:
         for index, (provider, model) in enumerate(specs):
             primary = index == 0
             if not self.is_mocked(provider, primary, mock_fail):
-                self.check(provider)
+                self.check(provider, need_key=not opts.dry_run)
             elif provider != "mock" and self.status(provider).available:
                 self.check_operation(provider)
             chosen = model or self.default_model(provider)
