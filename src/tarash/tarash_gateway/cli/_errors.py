@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +40,7 @@ __all__ = [
     "ErrorReport",
     "Terminated",
     "describe_error",
+    "for_cli",
     "one_line",
 ]
 
@@ -182,6 +184,56 @@ def format_pydantic(exc: PydanticValidationError, operation: str | None = None) 
     return "; ".join(dict.fromkeys(parts))
 
 
+def _toml_items(text: str) -> str:
+    """``'vertexai': True, 'project': ...`` → ``vertexai = true, project = ...``."""
+    out = re.sub(r"'(\w+)':\s*", r"\1 = ", text)
+    return out.replace("True", "true").replace("False", "false").replace("'", '"')
+
+
+def _param_value(value: str) -> str:
+    value = value.strip().strip("'\"")
+    return {"True": "true", "False": "false", "None": "null"}.get(value, value)
+
+
+def for_cli(text: str, provider: str | None, operation: str | None = None) -> str:
+    """An error message of the Python API in command-line terms.
+
+    ``request.voice_id`` → ``--voice``; ``extra_params={'size': 'WxH'}`` → ``--param
+    size=WxH``; ``provider_options={'cartesia': {'voice_id': ...}}`` → ``--param
+    cartesia.voice_id=…``; ``provider_config={...}`` and ``api_key``/``base_url`` in the
+    config → the config file's ``[providers.<name>]`` table or ``--base-url``.
+    """
+    table = f"[providers.{provider}]" if provider else "[providers.<name>]"
+    text = re.sub(
+        r"provider_options=\{'(\w+)': \{'(\w+)': [^}]*\}\}",
+        lambda m: f"--param {m.group(1)}.{m.group(2)}=…",
+        text,
+    )
+    text = re.sub(
+        r"extra_params=\{'(\w+)': ([^},]*)\}",
+        lambda m: f"--param {m.group(1)}={_param_value(m.group(2))}",
+        text,
+    )
+    text = re.sub(
+        r"provider_config=\{([^}]*)\}",
+        lambda m: f"provider_config = {{{_toml_items(m.group(1))}}} under {table} in the "
+        "config file",
+        text,
+    )
+    text = re.sub(
+        r"request\.(\w+)", lambda m: option_for_field(m.group(1), operation), text
+    )
+    fields = "|".join(sorted((k for k in _REQUEST_OPTIONS if "_" in k), key=len, reverse=True))
+    text = re.sub(
+        rf"(?<![\w.'\"-])({fields}):", lambda m: option_for_field(m.group(1), operation) + ":", text
+    )
+    text = text.replace("pass base_url=", "pass --base-url ")
+    text = text.replace(
+        "pass api_key in the config", f"add api_key under {table} in the config file"
+    )
+    return text.replace("pass api_key,", f"add api_key under {table} in the config file,")
+
+
 @dataclass
 class ErrorReport:
     """What to tell the user about one failure."""
@@ -226,7 +278,7 @@ def describe_error(exc: BaseException, operation: str | None = None) -> ErrorRep
             if isinstance(exc, cls):
                 code, label = cls_code, cls_label
                 break
-        text = str(exc)
+        text = for_cli(str(exc), exc.provider, operation)
         if not text.lower().startswith(label.split()[0]):
             text = f"{label}: {text}"
         details: dict[str, Any] = {
