@@ -8,6 +8,7 @@ mock provider until an API key is configured. See ``docs/cli.md`` and
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import sys
 import threading
@@ -122,7 +123,12 @@ def _main(argv: Sequence[str] | None) -> int:
         path = getattr(ctx, "command_path", None) or "tarash"
         Output().error(f"{message} (see: {path} --help)")
         code = getattr(exc, "exit_code", EXIT_USAGE)
-        return code if isinstance(code, int) else EXIT_USAGE
+        code = code if isinstance(code, int) else EXIT_USAGE
+        if "--json" in args:  # --json promises one JSON object, even for a bad command line
+            error = {"type": "usage", "message": f"{message} (see: {path} --help)"}
+            payload = {"ok": False, "operation": None, "error": {**error, "exit_code": code}}
+            Output().raw(json.dumps(payload, indent=2))
+        return code
     except Terminated:
         raise
     except (typer.Abort, KeyboardInterrupt):
