@@ -290,13 +290,17 @@ def test_help_has_no_bool_and_describes_every_option(cli: Cli) -> None:
 
 
 def test_version_and_completion(cli: Cli) -> None:
-    short, long, completion = cli.many([["-V"], ["--version"], ["--show-completion", "bash"]])
+    short, long, options = cli.many([["-V"], ["--version"], ["--help"]])
     from tarash.tarash_gateway import __version__
 
     assert short.code == 0 and short.stdout == f"tarash-gateway {__version__}\n", short
     assert long.stdout == short.stdout
+    assert "--install-completion" in options.stdout and "--show-completion" in options.stdout
+    # The shell side of completion: what bash asks the installed `tarash` script.
+    completing = {"_TARASH_COMPLETE": "complete_bash", "COMP_WORDS": "tarash vid", "COMP_CWORD": "1"}
+    completion = cli(script=True, env=completing)
     assert completion.code == 0, completion
-    assert "_TARASH_COMPLETE" in completion.stdout
+    assert completion.stdout.split() == ["video"]
 
 
 def test_dry_run_validates_against_the_real_model_and_calls_nothing(cli: Cli) -> None:

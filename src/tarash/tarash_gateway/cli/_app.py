@@ -9,6 +9,7 @@ from tarash.tarash_gateway import __version__
 from tarash.tarash_gateway.cli._discover import models, providers
 from tarash.tarash_gateway.cli._generate import image, sts, tts, video
 from tarash.tarash_gateway.cli._jobs import jobs, jobs_cancel, jobs_list, jobs_resume
+from tarash.tarash_gateway.cli._voices import voices
 
 __all__ = ["app"]
 
@@ -42,7 +43,7 @@ app.add_typer(jobs_app, name="jobs", rich_help_panel="Jobs")
 
 for generate in (video, image, tts, sts):
     app.command(rich_help_panel="Generate")(generate)
-for discover in (providers, models):
+for discover in (providers, models, voices):
     app.command(rich_help_panel="Discover")(discover)
 jobs_app.callback(invoke_without_command=True)(jobs)
 jobs_app.command("list")(jobs_list)
