@@ -183,6 +183,14 @@ def python_results(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | 
     return results
 
 
+def test_docs_point_only_inside_the_repository() -> None:
+    """No doc names a path of the machine it was written on (``/work/…``, ``/home/…``)."""
+    for path in [*DOCS, ROOT / "benchmarks" / "README.md"]:
+        text = path.read_text(encoding="utf-8")
+        for outside in ("/work/", "/home/", "/Users/"):
+            assert outside not in text, f"{path.relative_to(ROOT)} points at {outside}…"
+
+
 def test_blocks_were_found() -> None:
     names = {b.name for b in BLOCKS}
     assert any(n.startswith("README.md:") for n in names)
