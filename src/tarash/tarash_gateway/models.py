@@ -644,6 +644,48 @@ class BaseGenerationResponse(BaseModel):
     def _jsonable_raw(cls, value: Any) -> Any:
         return _jsonable(value) if value is not None else {}
 
+    # --- short reprs (issue 15 item 7): media by type and size, never inline bytes/base64
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, _short_media(value)
+
+
+class _Shown(str):
+    """A placeholder whose repr is itself (``<video/mp4, 1.1 MB>``), not a quoted string."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _size_text(num: int) -> str:
+    size = float(num)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def _short_media(value: Any, depth: int = 0) -> Any:
+    """``value`` for a repr: bytes, data URIs and long base64 as type and size."""
+    if depth > 6:
+        return _Shown("…")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _Shown(f"<{_size_text(len(value))}>")
+    if isinstance(value, str) and len(value) > 200:
+        if value.startswith("data:"):
+            head = value[5:].split(",", 1)[0].split(";", 1)[0] or "data"
+            return _Shown(f"<data URI {head}, {_size_text(len(value) * 3 // 4)}>")
+        return _Shown(f"<{len(value)} characters: {value[:40]}…>")
+    if isinstance(value, Mapping):
+        content = value.get("content")
+        if isinstance(content, bytes | bytearray) and "content_type" in value:
+            return _Shown(f"<{value.get('content_type') or 'bytes'}, {_size_text(len(content))}>")
+        return {k: _short_media(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_short_media(v, depth + 1) for v in value]
+    return value
+
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
     """Copy of a raw provider payload that always serialises (bytes become size notes)."""
