@@ -319,3 +319,13 @@ def test_dry_run_validates_against_the_real_model_and_calls_nothing(cli: Cli) ->
 def test_dry_run_combines_with_other_flags(cli: Cli, flag: str) -> None:
     result = cli("image", "a cat", "--dry-run", flag)
     assert result.code == 0, result
+
+
+# ------------------------------------------------------------------ 11. smaller
+
+
+def test_unknown_image_role_is_named(cli: Cli) -> None:
+    (cli.cwd / "cat.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    result = cli("video", "a cat", "-i", "cat.png:bogus")
+    assert result.code == 2, result
+    assert "unknown role 'bogus'" in result.stderr and "no such file" not in result.stderr

@@ -781,20 +781,53 @@ class ImageGenerationResponse(BaseGenerationResponse):
         data, _ = await _media_bytes(self.images[index], self.content_type)
         return data
 
-    async def save_async(self, path: str | Path, index: int = 0) -> Path:
-        """Write image ``index`` to ``path`` (a directory gets ``<request_id>-<i>.<ext>``)."""
+    async def save_async(self, path: str | Path, index: int | None = None) -> Path:
+        """Write image ``index`` to ``path`` (a directory gets ``<request_id>-<i>.<ext>``).
+
+        With several images and no ``index``, image 0 is written and a ``UserWarning``
+        says so: :meth:`save_all_async` writes every one.
+        """
         import asyncio
 
+        if index is None:
+            if len(self.images) > 1:
+                import warnings
+
+                warnings.warn(
+                    f"this response has {len(self.images)} images; save() wrote image 0 only "
+                    "(use save_all() for every image, or save(path, index=i))",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            index = 0
         data, ctype = await _media_bytes(self.images[index], self.content_type)
         target = _target_path(path, ctype, f"{self.request_id}-{index}")
         await asyncio.to_thread(target.write_bytes, data)
         return target
 
-    def save(self, path: str | Path, index: int = 0) -> Path:
+    def save(self, path: str | Path, index: int | None = None) -> Path:
         """Blocking :meth:`save_async`."""
         from tarash.tarash_gateway._sync import run_sync
 
         return run_sync(self.save_async(path, index))
+
+    async def save_all_async(self, path: str | Path) -> list[Path]:
+        """Write every image: ``cat.png`` → ``cat-1.png``, ``cat-2.png`` … (one image:
+        ``cat.png``); a directory gets ``<request_id>-<i>.<ext>`` files."""
+        target = Path(path)
+        if len(self.images) <= 1 or target.is_dir():
+            return [await self.save_async(target, i) for i in range(len(self.images))]
+        stem, suffix = target.with_suffix(""), target.suffix
+        return [
+            await self.save_async(stem.parent / f"{stem.name}-{i + 1}{suffix}", i)
+            for i in range(len(self.images))
+        ]
+
+    def save_all(self, path: str | Path) -> list[Path]:
+        """Blocking :meth:`save_all_async`."""
+        from tarash.tarash_gateway._sync import run_sync
+
+        return run_sync(self.save_all_async(path))
 
 
 class _AudioResponse(BaseGenerationResponse):

@@ -165,9 +165,15 @@ def option_for_field(name: str, operation: str | None = None) -> str:
     return _REQUEST_OPTIONS.get(name, name)
 
 
+_OBJECT_ADDRESS = re.compile(r"<([\w.]+) object at 0x[0-9a-fA-F]+>")
+"""``<ssl.SSLContext object at 0x7f…>`` in an SDK's message: the address tells a user
+nothing (and differs every run); the type is kept."""
+
+
 def one_line(text: str, limit: int = 1000) -> str:
     """``text`` on a single line, secrets redacted, at most ``limit`` characters."""
     flat = " ".join(redact_text(str(text)).split())
+    flat = _OBJECT_ADDRESS.sub(r"<\1>", flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 

@@ -168,6 +168,16 @@ def _image_arg(value: str, role: str | None = None) -> dict[str, Any]:
         head, sep, tail = value.rpartition(":")
         if sep and tail in _IMAGE_ROLES:
             source, role_given = head, tail
+        elif (
+            sep
+            and head
+            and "/" not in tail
+            and not value.lower().startswith(("http://", "https://", "data:"))
+            and not Path(value).expanduser().exists()
+        ):
+            raise CliError(
+                f"--image {value}: unknown role {tail!r}; roles: {', '.join(_IMAGE_ROLES)}"
+            )
     return {"image": _media_arg(source, "--image"), "type": role_given or "reference"}
 
 

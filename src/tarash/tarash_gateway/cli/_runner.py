@@ -41,9 +41,32 @@ __all__ = [
 ]
 
 
+_SDK_LOGGERS = (
+    "fal_client",
+    "httpx",
+    "httpcore",
+    "google_genai",
+    "openai",
+    "replicate",
+    "runwayml",
+    "elevenlabs",
+    "cartesia",
+    "hume",
+    "sarvamai",
+    "xai_sdk",
+    "grpc",
+)
+
+
 def setup(out: Output) -> None:
     """Register provider keys with the redactor; with ``--debug``, gateway logs on stderr."""
     register_env_secrets()
+    if not out.debug:
+        # Provider SDKs log their own retries and fallbacks ("trying backup domain" …) as
+        # warnings; without a handler Python prints them raw on stderr. The command
+        # reports attempts itself, so they show only with --debug.
+        for name in _SDK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
     if out.debug:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
