@@ -56,9 +56,7 @@ def test_keys_in_the_environment_do_not_pick_a_paid_provider(cli: Cli) -> None:
 
 
 def test_tarash_provider_names_the_provider(cli: Cli) -> None:
-    result = cli(
-        "image", "a cat", "-o", "cat.png", "--json", env={"TARASH_PROVIDER": "openai"}
-    )
+    result = cli("image", "a cat", "-o", "cat.png", "--json", env={"TARASH_PROVIDER": "openai"})
     assert result.code == 3, result  # named, but no key: the typed auth failure
     error = result.json()["error"]
     assert error["type"] == "missing_api_key" and error["exit_code"] == 3
@@ -185,9 +183,7 @@ def test_provider_slash_model_strings(cli: Cli) -> None:
     )
     for result in (fal, openai, fallback):
         assert result.code == 0, result
-    assert [(r["provider"], r["model"]) for r in fal.json()["chain"]] == [
-        ("fal", "fal-ai/veo3.1")
-    ]
+    assert [(r["provider"], r["model"]) for r in fal.json()["chain"]] == [("fal", "fal-ai/veo3.1")]
     assert [(r["provider"], r["model"]) for r in openai.json()["chain"]] == [
         ("openai", "gpt-image-2")
     ]
@@ -297,7 +293,11 @@ def test_version_and_completion(cli: Cli) -> None:
     assert long.stdout == short.stdout
     assert "--install-completion" in options.stdout and "--show-completion" in options.stdout
     # The shell side of completion: what bash asks the installed `tarash` script.
-    completing = {"_TARASH_COMPLETE": "complete_bash", "COMP_WORDS": "tarash vid", "COMP_CWORD": "1"}
+    completing = {
+        "_TARASH_COMPLETE": "complete_bash",
+        "COMP_WORDS": "tarash vid",
+        "COMP_CWORD": "1",
+    }
     completion = cli(script=True, env=completing)
     assert completion.code == 0, completion
     assert completion.stdout.split() == ["video"]
@@ -305,8 +305,17 @@ def test_version_and_completion(cli: Cli) -> None:
 
 def test_dry_run_validates_against_the_real_model_and_calls_nothing(cli: Cli) -> None:
     ok = cli(
-        "video", "a fox", "-p", "fal", "-m", "fal-ai/veo3.1", "-d", "8", "--dry-run",
-        "--base-url", "http://127.0.0.1:9",  # nothing listens: a call would fail
+        "video",
+        "a fox",
+        "-p",
+        "fal",
+        "-m",
+        "fal-ai/veo3.1",
+        "-d",
+        "8",
+        "--dry-run",
+        "--base-url",
+        "http://127.0.0.1:9",  # nothing listens: a call would fail
     )
     assert ok.code == 0, ok
     assert "fal/fal-ai/veo3.1 accepts this request" in ok.stdout

@@ -201,9 +201,7 @@ def test_blocks_were_found() -> None:
             assert block.reason, f"{block.name}: a skipped block says why"
 
 
-@pytest.mark.parametrize(
-    "block", [b for b in BLOCKS if b.lang == "python"], ids=lambda b: b.name
-)
+@pytest.mark.parametrize("block", [b for b in BLOCKS if b.lang == "python"], ids=lambda b: b.name)
 def test_python_block_runs(block: Block, python_results: dict[str, str | None]) -> None:
     if block.marker == "skip":
         pytest.skip(block.reason)

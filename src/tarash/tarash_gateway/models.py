@@ -814,8 +814,10 @@ class ImageGenerationResponse(BaseGenerationResponse):
     async def save_all_async(self, path: str | Path) -> list[Path]:
         """Write every image: ``cat.png`` → ``cat-1.png``, ``cat-2.png`` … (one image:
         ``cat.png``); a directory gets ``<request_id>-<i>.<ext>`` files."""
+        import asyncio
+
         target = Path(path)
-        if len(self.images) <= 1 or target.is_dir():
+        if len(self.images) <= 1 or await asyncio.to_thread(target.is_dir):
             return [await self.save_async(target, i) for i in range(len(self.images))]
         stem, suffix = target.with_suffix(""), target.suffix
         return [

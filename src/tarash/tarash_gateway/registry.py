@@ -126,7 +126,7 @@ def _import(target: str) -> Any:
 
 
 def _sdk_error(name: str) -> ProviderSDKMissingError:
-    module, package, extra = BUILTIN_SDKS[name]
+    _module, package, extra = BUILTIN_SDKS[name]
     return ProviderSDKMissingError(
         f"provider {name!r} needs the {package} package, which is not installed: "
         f"pip install 'tarash-gateway[{extra}]'",

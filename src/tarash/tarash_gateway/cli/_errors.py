@@ -222,13 +222,12 @@ def for_cli(text: str, provider: str | None, operation: str | None = None) -> st
     )
     text = re.sub(
         r"provider_config=\{([^}]*)\}",
-        lambda m: f"provider_config = {{{_toml_items(m.group(1))}}} under {table} in the "
-        "config file",
+        lambda m: (
+            f"provider_config = {{{_toml_items(m.group(1))}}} under {table} in the config file"
+        ),
         text,
     )
-    text = re.sub(
-        r"request\.(\w+)", lambda m: option_for_field(m.group(1), operation), text
-    )
+    text = re.sub(r"request\.(\w+)", lambda m: option_for_field(m.group(1), operation), text)
     fields = "|".join(sorted((k for k in _REQUEST_OPTIONS if "_" in k), key=len, reverse=True))
     text = re.sub(
         rf"(?<![\w.'\"-])({fields}):", lambda m: option_for_field(m.group(1), operation) + ":", text

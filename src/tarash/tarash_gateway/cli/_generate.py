@@ -49,6 +49,7 @@ from tarash.tarash_gateway.cli._options import (
     VoiceSettingsOpt,
     common_options_from,
 )
+from tarash.tarash_gateway.cli._results import check_output_target
 from tarash.tarash_gateway.cli._runner import (
     guarded,
     jobs_db_choice,
@@ -56,7 +57,6 @@ from tarash.tarash_gateway.cli._runner import (
     report_result,
     setup,
 )
-from tarash.tarash_gateway.cli._results import check_output_target
 from tarash.tarash_gateway.cli._select import Selector
 from tarash.tarash_gateway.cli._settings import (
     CATALOG,
@@ -276,7 +276,7 @@ def _dry_run(
     settings: CliSettings,
 ) -> None:
     """Plan the chain as a real run would (handlers, SDKs, catalog, field mapping) and stop."""
-    from tarash.tarash_gateway.orchestrator import OPERATIONS as SPECS
+    from tarash.tarash_gateway.models import OPERATIONS as SPECS
     from tarash.tarash_gateway.orchestrator import plan_chain
 
     chain = []

@@ -141,7 +141,8 @@ PollIntervalOpt = Annotated[
     typer.Option(
         "--poll-interval",
         metavar="SECONDS",
-        help="Longest wait between two status polls. Default: 5 for video, 2 for images, 1 for audio.",
+        help="Longest wait between two status polls. "
+        "Default: 5 for video, 2 for images, 1 for audio.",
         rich_help_panel=EXEC,
     ),
 ]

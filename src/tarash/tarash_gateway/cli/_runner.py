@@ -16,8 +16,8 @@ from tarash.tarash_gateway.cli._display import Output
 from tarash.tarash_gateway.cli._errors import EXIT_ERROR, CliError, describe_error
 from tarash.tarash_gateway.cli._results import (
     execution_metadata_json,
-    media_locations,
     extension_mismatch,
+    media_locations,
     result_json,
     save_outputs,
     summary_lines,

@@ -88,11 +88,16 @@ def _sarvam_voices(provider: str) -> VoiceList:
 
     names = _literal_values(TextToSpeechSpeaker)
     return VoiceList(
-        provider, "sarvamai SDK: TextToSpeechSpeaker (installed package)", [Voice(v) for v in names], None
+        provider,
+        "sarvamai SDK: TextToSpeechSpeaker (installed package)",
+        [Voice(v) for v in names],
+        None,
     )
 
 
-async def _elevenlabs_voices(provider: str, settings: CliSettings, base_url: str | None) -> VoiceList:
+async def _elevenlabs_voices(
+    provider: str, settings: CliSettings, base_url: str | None
+) -> VoiceList:
     from tarash.tarash_gateway.registry import get_handler
 
     data: dict[str, Any] = {"provider": provider, "model": "eleven_multilingual_v2"}
@@ -118,7 +123,9 @@ async def _elevenlabs_voices(provider: str, settings: CliSettings, base_url: str
                 status, f"listing voices failed: {body}", provider=provider, raw_response=body
             ) from exc
         raise error_from_transport(exc, provider=provider) from exc
-    voices = [Voice(v.voice_id, v.name, str(v.category) if v.category else None) for v in page.voices]
+    voices = [
+        Voice(v.voice_id, v.name, str(v.category) if v.category else None) for v in page.voices
+    ]
     return VoiceList(provider, "ElevenLabs API: GET /v2/voices (this account)", voices, None)
 
 
