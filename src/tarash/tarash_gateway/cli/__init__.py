@@ -1,7 +1,8 @@
 """The ``tarash`` command line: video, images and speech from any provider, from a shell.
 
 ``tarash video "a red fox running through snow" -o fox.mp4`` runs offline on the
-mock provider until an API key is configured. See ``docs/cli.md`` and
+mock provider until a provider is named (``--provider``, ``TARASH_PROVIDER`` or the
+config file) — an API key in the environment alone never selects one. See ``docs/cli.md`` and
 ``tarash --help``. Exit codes are listed in :mod:`tarash.tarash_gateway.cli._errors`.
 """
 

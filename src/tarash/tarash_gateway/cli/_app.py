@@ -14,10 +14,12 @@ from tarash.tarash_gateway.cli._voices import voices
 __all__ = ["app"]
 
 _EPILOG = (
-    "Without an API key every command runs offline on the built-in mock provider "
-    "(real MP4/PNG/WAV files). Keys come from the providers' usual environment "
-    "variables (FAL_KEY, OPENAI_API_KEY, ELEVENLABS_API_KEY …) or "
-    "~/.config/tarash/config.toml — see docs/cli.md."
+    "Until a provider is named (--provider, TARASH_PROVIDER or the config file) every "
+    "command runs offline on the built-in mock provider (real MP4/PNG/WAV files); a key "
+    "in the environment alone never selects a paid provider. Keys come from the "
+    "providers' usual environment variables (FAL_KEY, OPENAI_API_KEY, ELEVENLABS_API_KEY …) "
+    "or ~/.config/tarash/config.toml — see docs/cli.md. --dry-run checks a request "
+    "against the real model and calls nothing."
 )
 
 
