@@ -338,3 +338,11 @@ def test_unknown_image_role_is_named(cli: Cli) -> None:
     result = cli("video", "a cat", "-i", "cat.png:bogus")
     assert result.code == 2, result
     assert "unknown role 'bogus'" in result.stderr and "no such file" not in result.stderr
+
+
+def test_key_seen_without_its_sdk_says_how_to_install_it(cli: Cli, tmp_path: Path) -> None:
+    env = {**_without_sdk(tmp_path, "openai"), "OPENAI_API_KEY": "sk-test-openai-000"}
+    result = cli("image", "a cat", "-o", "cat.png", env=env)
+    assert result.code == 0, result  # nothing named: the mock, as promised
+    assert_png(result.cwd / "cat.png")
+    assert "$OPENAI_API_KEY — needs pip install 'tarash-gateway[openai]' (openai)" in result.stderr

@@ -17,6 +17,7 @@ from tarash.tarash_gateway.exceptions import (
     HTTPError,
     OperationNotSupportedError,
     ProviderNotFoundError,
+    ProviderSDKMissingError,
     RateLimitError,
     TarashException,
     TarashTimeoutError,
@@ -113,6 +114,7 @@ class CliError(Exception):
 # Most specific first: AuthenticationError and RateLimitError are HTTPErrors.
 _CLASSES: tuple[tuple[type[TarashException], int, str], ...] = (
     (ValidationError, EXIT_USAGE, "invalid request"),
+    (ProviderSDKMissingError, EXIT_USAGE, "provider SDK not installed"),
     (ProviderNotFoundError, EXIT_USAGE, "unknown provider"),
     (OperationNotSupportedError, EXIT_USAGE, "not supported"),
     (AuthenticationError, EXIT_AUTH, "authentication failed"),
@@ -284,7 +286,9 @@ def describe_error(exc: BaseException, operation: str | None = None) -> ErrorRep
                 code, label = cls_code, cls_label
                 break
         text = for_cli(str(exc), exc.provider, operation)
-        if not text.lower().startswith(label.split()[0]):
+        if not text.lower().startswith(label.split()[0]) and not isinstance(
+            exc, ProviderSDKMissingError
+        ):
             text = f"{label}: {text}"
         details: dict[str, Any] = {
             "provider": exc.provider,
@@ -298,6 +302,8 @@ def describe_error(exc: BaseException, operation: str | None = None) -> ErrorRep
         errors = getattr(exc, "errors", None)
         if errors:
             details["errors"] = errors
+        if isinstance(exc, ProviderSDKMissingError):
+            details["install"] = exc.install
         return ErrorReport(
             code, one_line(text + _attempt_summary(exc)), type(exc).__name__, details
         )

@@ -123,7 +123,10 @@ class Selector:
                 continue
             status = self.status(name)
             if status.key_source and status.supports(self.operation):
-                seen.append((name, status.key_source))
+                where = status.key_source
+                if not status.sdk_installed:
+                    where += f" — needs pip install 'tarash-gateway[{status.extra}]'"
+                seen.append((name, where))
         return seen
 
     def primary(self, provider: str | None) -> str:
