@@ -64,3 +64,18 @@ def test_cli_error_lines_drop_object_addresses() -> None:
 
     text = "cannot connect (ssl=<ssl.SSLContext object at 0x7f3a2b1c9d40>)"
     assert one_line(text) == "cannot connect (ssl=<ssl.SSLContext>)"
+
+
+def test_config_accepts_litellm_style_provider_slash_model() -> None:
+    from pydantic import ValidationError
+
+    from tarash.tarash_gateway.models import VideoGenerationConfig
+
+    openai = ImageGenerationConfig(model="openai/gpt-image-2")
+    assert (openai.provider, openai.model) == ("openai", "gpt-image-2")
+    fal = VideoGenerationConfig(model="fal/fal-ai/veo3.1")
+    assert (fal.provider, fal.model) == ("fal", "fal-ai/veo3.1")
+    named = ImageGenerationConfig(provider="replicate", model="google/imagen-4")
+    assert (named.provider, named.model) == ("replicate", "google/imagen-4")  # as written
+    with pytest.raises(ValidationError, match="provider"):
+        ImageGenerationConfig(model="fal-ai/flux/dev")  # an alias does not split

@@ -343,6 +343,27 @@ class BaseGenerationConfig(BaseModel):
             return MockConfig(enabled=value)
         return value
 
+    # --- issue 15 item 4: LiteLLM-style "provider/model" when provider is omitted
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_from_model(cls, data: Any) -> Any:
+        """``model="openai/gpt-image-2"`` without ``provider`` → provider ``openai``.
+
+        Only when ``provider`` is absent and the first segment is exactly a built-in
+        provider's name (``fal-ai/…`` stays a model id that needs ``provider="fal"``).
+        """
+        if not isinstance(data, dict) or data.get("provider") is not None:
+            return data
+        model = data.get("model")
+        if not isinstance(model, str) or "/" not in model:
+            return data
+        from tarash.tarash_gateway.registry import BUILTIN_PROVIDERS
+
+        head, _, rest = model.partition("/")
+        if head in BUILTIN_PROVIDERS and rest.strip():
+            return {**data, "provider": head, "model": rest}
+        return data
+
     @field_validator("api_key", mode="after")
     @classmethod
     def _register_key(cls, value: SecretStr | None) -> SecretStr | None:
