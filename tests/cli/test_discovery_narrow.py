@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from tests.cli.conftest import Cli
+from tests.emulators.cartesia import CARTESIA_API_KEY, CartesiaEmulator
 from tests.emulators.elevenlabs import ELEVENLABS_API_KEY, PREMADE_VOICES, ElevenLabsEmulator
 from tests.emulators.harness import emulator_fixture
 
 elevenlabs = emulator_fixture(ElevenLabsEmulator, scope="module")
+cartesia = emulator_fixture(CartesiaEmulator, scope="module")
 
 NARROW = {"COLUMNS": "80"}
 
@@ -86,3 +88,19 @@ def test_elevenlabs_voices_through_the_sdk(cli: Cli, elevenlabs: ElevenLabsEmula
     assert wrong.json()["ok"] is False
     missing = cli("voices", "elevenlabs", "--base-url", elevenlabs.base_url, "--json")
     assert missing.code == 3 and missing.json()["error"]["type"] == "missing_api_key"
+
+
+def test_cartesia_voices_through_the_sdk(cli: Cli, cartesia: CartesiaEmulator) -> None:
+    ok = cli(
+        "voices", "cartesia", "--base-url", cartesia.base_url, "--json",
+        env={"CARTESIA_API_KEY": CARTESIA_API_KEY},
+    )  # fmt: skip
+    assert ok.code == 0, ok
+    assert [(v["voice_id"], v["name"]) for v in ok.json()["voices"]] == [
+        ("a0e99841-438c-4a64-b679-ae501e7d6091", "Barbershop Man")
+    ]
+    wrong = cli(
+        "voices", "cartesia", "--base-url", cartesia.base_url, "--json",
+        env={"CARTESIA_API_KEY": "sk_car_wrong"},
+    )  # fmt: skip
+    assert wrong.code == 3 and wrong.json()["ok"] is False, wrong

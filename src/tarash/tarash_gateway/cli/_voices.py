@@ -1,7 +1,7 @@
 """``tarash voices PROVIDER``: the voice ids a TTS/STS provider accepts for ``--voice``.
 
 Where the installed SDK types the voices (OpenAI's speech ``voice`` literal, Sarvam's
-``TextToSpeechSpeaker``) the list comes from there, offline; ElevenLabs' voices belong
+``TextToSpeechSpeaker``) the list comes from there, offline; ElevenLabs' and Cartesia's voices belong
 to the account, so they are asked of its API (``GET /v2/voices`` through the SDK). The
 mock takes any voice id.
 """
@@ -95,18 +95,37 @@ def _sarvam_voices(provider: str) -> VoiceList:
     )
 
 
-async def _elevenlabs_voices(
-    provider: str, settings: CliSettings, base_url: str | None
-) -> VoiceList:
-    from tarash.tarash_gateway.registry import get_handler
-
-    data: dict[str, Any] = {"provider": provider, "model": "eleven_multilingual_v2"}
+def _speech_config(
+    provider: str, model: str, settings: CliSettings, base_url: str | None
+) -> Any:
+    data: dict[str, Any] = {"provider": provider, "model": model}
     configured = settings.provider_settings(provider)
     if configured.api_key is not None:
         data["api_key"] = configured.api_key
     if base_url or configured.base_url:
         data["base_url"] = base_url or configured.base_url
-    config = CONFIG_TYPES["tts"].model_validate(data)
+    return CONFIG_TYPES["tts"].model_validate(data)
+
+
+def _typed(provider: str, exc: Exception) -> Exception:
+    """An SDK failure as the gateway's typed error (auth → exit 3, HTTP, connection)."""
+    from tarash.tarash_gateway.http import error_from_status, error_from_transport
+
+    status = getattr(exc, "status_code", None)
+    if isinstance(status, int):
+        body = getattr(exc, "body", None)
+        return error_from_status(
+            status, f"listing voices failed: {body}", provider=provider, raw_response=body
+        )
+    return error_from_transport(exc, provider=provider)
+
+
+async def _elevenlabs_voices(
+    provider: str, settings: CliSettings, base_url: str | None
+) -> VoiceList:
+    from tarash.tarash_gateway.registry import get_handler
+
+    config = _speech_config(provider, "eleven_multilingual_v2", settings, base_url)
     handler: Any = get_handler(provider)
     client = handler.sdk_client(config)
     try:
@@ -114,19 +133,25 @@ async def _elevenlabs_voices(
             page_size=100, request_options={"max_retries": 0, "timeout_in_seconds": 30}
         )
     except Exception as exc:
-        from tarash.tarash_gateway.http import error_from_status, error_from_transport
-
-        status = getattr(exc, "status_code", None)
-        if isinstance(status, int):
-            body = getattr(exc, "body", None)
-            raise error_from_status(
-                status, f"listing voices failed: {body}", provider=provider, raw_response=body
-            ) from exc
-        raise error_from_transport(exc, provider=provider) from exc
+        raise _typed(provider, exc) from exc
     voices = [
         Voice(v.voice_id, v.name, str(v.category) if v.category else None) for v in page.voices
     ]
     return VoiceList(provider, "ElevenLabs API: GET /v2/voices (this account)", voices, None)
+
+
+async def _cartesia_voices(provider: str, settings: CliSettings, base_url: str | None) -> VoiceList:
+    from tarash.tarash_gateway.registry import get_handler
+
+    config = _speech_config(provider, "sonic-3", settings, base_url)
+    handler: Any = get_handler(provider)
+    client = handler.sdk_client(config)
+    try:
+        page = await client.voices.list(limit=100, timeout=30)
+    except Exception as exc:
+        raise _typed(provider, exc) from exc
+    voices = [Voice(v.id, v.name, getattr(v, "language", None)) for v in page.data]
+    return VoiceList(provider, "Cartesia API: GET /voices (first 100)", voices, None)
 
 
 def _list(provider: str, settings: CliSettings, base_url: str | None, out: Output) -> VoiceList:
@@ -144,6 +169,9 @@ def _list(provider: str, settings: CliSettings, base_url: str | None, out: Outpu
     if provider == "elevenlabs":
         Selector("tts", settings, out).check(provider)
         return asyncio.run(_elevenlabs_voices(provider, settings, base_url))
+    if provider == "cartesia":
+        Selector("tts", settings, out).check(provider)
+        return asyncio.run(_cartesia_voices(provider, settings, base_url))
     raise CliError(
         f"listing {provider}'s voices is not supported yet; see the provider's voice library "
         f"and pass its id with --voice"
