@@ -6,9 +6,11 @@ from tests.cli.conftest import Cli
 from tests.emulators.cartesia import CARTESIA_API_KEY, CartesiaEmulator
 from tests.emulators.elevenlabs import ELEVENLABS_API_KEY, PREMADE_VOICES, ElevenLabsEmulator
 from tests.emulators.harness import emulator_fixture
+from tests.emulators.hume import HUME_API_KEY, HumeEmulator
 
 elevenlabs = emulator_fixture(ElevenLabsEmulator, scope="module")
 cartesia = emulator_fixture(CartesiaEmulator, scope="module")
+hume = emulator_fixture(HumeEmulator, scope="module")
 
 NARROW = {"COLUMNS": "80"}
 
@@ -104,3 +106,15 @@ def test_cartesia_voices_through_the_sdk(cli: Cli, cartesia: CartesiaEmulator) -
         env={"CARTESIA_API_KEY": "sk_car_wrong"},
     )  # fmt: skip
     assert wrong.code == 3 and wrong.json()["ok"] is False, wrong
+
+
+def test_hume_voices_through_the_sdk(cli: Cli, hume: HumeEmulator) -> None:
+    ok = cli(
+        "voices", "hume", "--base-url", hume.base_url, "--json",
+        env={"HUME_API_KEY": HUME_API_KEY},
+    )  # fmt: skip
+    assert ok.code == 0, ok
+    assert [(v["name"], v["category"]) for v in ok.json()["voices"]] == [
+        ("Kora", "HUME_AI"),
+        ("My Narrator", "CUSTOM_VOICE"),
+    ]

@@ -1,9 +1,9 @@
 """``tarash voices PROVIDER``: the voice ids a TTS/STS provider accepts for ``--voice``.
 
 Where the installed SDK types the voices (OpenAI's speech ``voice`` literal, Sarvam's
-``TextToSpeechSpeaker``) the list comes from there, offline; ElevenLabs' and Cartesia's voices belong
-to the account, so they are asked of its API (``GET /v2/voices`` through the SDK). The
-mock takes any voice id.
+``TextToSpeechSpeaker``) the list comes from there, offline; ElevenLabs' and Cartesia's
+voices (and Hume's) belong to the account, so they are asked of the API through the SDK
+(``GET /v2/voices``, ``GET /voices``, ``GET /v0/tts/voices``). The mock takes any voice id.
 """
 
 from __future__ import annotations
@@ -95,9 +95,7 @@ def _sarvam_voices(provider: str) -> VoiceList:
     )
 
 
-def _speech_config(
-    provider: str, model: str, settings: CliSettings, base_url: str | None
-) -> Any:
+def _speech_config(provider: str, model: str, settings: CliSettings, base_url: str | None) -> Any:
     data: dict[str, Any] = {"provider": provider, "model": model}
     configured = settings.provider_settings(provider)
     if configured.api_key is not None:
@@ -154,6 +152,24 @@ async def _cartesia_voices(provider: str, settings: CliSettings, base_url: str |
     return VoiceList(provider, "Cartesia API: GET /voices (first 100)", voices, None)
 
 
+async def _hume_voices(provider: str, settings: CliSettings, base_url: str | None) -> VoiceList:
+    from tarash.tarash_gateway.registry import get_handler
+
+    config = _speech_config(provider, "octave-2", settings, base_url)
+    handler: Any = get_handler(provider)
+    client = handler._client(config)
+    voices: list[Voice] = []
+    try:
+        for source in ("HUME_AI", "CUSTOM_VOICE"):  # the Voice Library, then the account's
+            pager = await client.tts.voices.list(
+                provider=source, page_size=100, request_options={"max_retries": 0}
+            )
+            voices += [Voice(v.id, v.name, source) for v in pager.items or []]
+    except Exception as exc:
+        raise _typed(provider, exc) from exc
+    return VoiceList(provider, "Hume API: GET /v0/tts/voices (first 100 of each)", voices, None)
+
+
 def _list(provider: str, settings: CliSettings, base_url: str | None, out: Output) -> VoiceList:
     status = provider_status(provider, settings)
     if not ({"tts", "sts"} & set(status.operations)):
@@ -169,6 +185,9 @@ def _list(provider: str, settings: CliSettings, base_url: str | None, out: Outpu
     if provider == "elevenlabs":
         Selector("tts", settings, out).check(provider)
         return asyncio.run(_elevenlabs_voices(provider, settings, base_url))
+    if provider == "hume":
+        Selector("tts", settings, out).check(provider)
+        return asyncio.run(_hume_voices(provider, settings, base_url))
     if provider == "cartesia":
         Selector("tts", settings, out).check(provider)
         return asyncio.run(_cartesia_voices(provider, settings, base_url))
