@@ -346,3 +346,27 @@ def test_key_seen_without_its_sdk_says_how_to_install_it(cli: Cli, tmp_path: Pat
     assert result.code == 0, result  # nothing named: the mock, as promised
     assert_png(result.cwd / "cat.png")
     assert "$OPENAI_API_KEY — needs pip install 'tarash-gateway[openai]' (openai)" in result.stderr
+
+
+def test_mock_is_as_strict_as_the_models_and_honest_about_audio(cli: Cli) -> None:
+    clash, fits, audio = cli.many(
+        [
+            ["image", "a cat", "--size", "1024x1024", "-a", "16:9", "--json"],
+            ["image", "a cat", "--size", "768x512", "-a", "3:2", "--json", "-o", "wide.png"],
+            ["video", "a fox", "--generate-audio", "-o", "fox.mp4"],
+        ]
+    )
+    assert clash.code == 2, clash
+    assert "contradicts aspect_ratio 16:9" in clash.json()["error"]["message"]
+    assert fits.code == 0, fits
+    assert assert_png(fits.cwd / "wide.png") == (768, 512)  # the size is honoured
+    assert audio.code == 0, audio
+    assert "no soundtrack: generate_audio=True was accepted, not rendered" in audio.stderr
+
+
+def test_forced_mock_with_a_missing_sdk_does_not_claim_validation(cli: Cli, tmp_path: Path) -> None:
+    env = {**_without_sdk(tmp_path, "openai"), "TARASH_GATEWAY_MOCK": "1"}
+    result = cli("image", "a cat", "-p", "openai", "-o", "cat.png", env=env)
+    assert result.code == 0, result
+    assert "was not validated against openai/gpt-image" in result.stderr
+    assert "pip install 'tarash-gateway[openai]'" in result.stderr
