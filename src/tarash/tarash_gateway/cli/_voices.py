@@ -36,6 +36,9 @@ DEFAULT_VOICES: dict[str, str] = {
     # or "alloy"``; the OpenAI speech API requires a voice, SDK openai 2.x, 2026-12-04).
     "openai": "alloy",
     "azure_openai": "alloy",
+    # fal's MiniMax speech models: the fal handler sends voice_setting.voice_id
+    # "Wise_Woman" when none is given (providers/fal/tts.py).
+    "fal": "Wise_Woman",
 }
 """Providers that have a default voice (others need ``--voice``)."""
 
@@ -179,6 +182,13 @@ def _list(provider: str, settings: CliSettings, base_url: str | None, out: Outpu
     if provider in ("openai", "azure_openai"):
         Selector("tts", settings, out).check(provider, need_key=False)
         return _openai_voices(provider)
+    if provider == "fal":
+        return VoiceList(
+            provider,
+            "fal speech models: each model's schema names its voices (tarash models fal MODEL)",
+            [],
+            DEFAULT_VOICES[provider],
+        )
     if provider == "sarvam":
         Selector("tts", settings, out).check(provider, need_key=False)
         return _sarvam_voices(provider)
