@@ -1,9 +1,11 @@
 """Provider registry: built-in providers by name (imported lazily) and user-registered ones.
 
 Importing the package imports no provider module and no provider SDK; a
-built-in handler module is imported the first time its provider is used, and
-its SDK only when it first builds a client. Field-mapping registries are
-separate modules without SDK imports, so listing models never needs an extra.
+built-in handler module and its SDK are imported the first time the provider is
+planned (:func:`get_handler`), so a missing SDK is a typed
+:class:`~tarash.tarash_gateway.exceptions.ProviderSDKMissingError` before anything
+runs. Field-mapping registries are separate modules without SDK imports, so
+listing models never needs an extra.
 """
 
 from __future__ import annotations
