@@ -17,7 +17,8 @@ ALL_PROVIDERS = {
 COMMANDS = {
     "table": ["providers"],
     "listing": ["providers", "--json"],
-    "models": ["models", "mock"],
+    "models": ["models", "mock", "mock-video"],
+    "model_list": ["models", "mock"],
     "models_json": ["models", "mock", "--json"],
     "filtered": ["models", "mock", "--filter", "IMAGE", "--json"],
     "unknown": ["models", "nosuch"],
@@ -66,7 +67,9 @@ def test_models_lists_parameters_ranges_and_cli_options(runs: dict[str, CliResul
     filtered, unknown = runs["filtered"], runs["unknown"]
 
     assert table.code == 0, table
-    assert "mock-video" in table.stdout and "mock-image" in table.stdout
+    assert "mock-video" in table.stdout
+    model_list = runs["model_list"].stdout
+    assert "mock-video" in model_list and "mock-image" in model_list
     duration_row = next(line for line in table.stdout.splitlines() if "duration_seconds" in line)
     assert "--duration" in duration_row and "seconds; range 1..60" in duration_row
 

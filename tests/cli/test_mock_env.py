@@ -25,7 +25,7 @@ def test_real_provider_runs_offline_without_a_key(cli: Cli) -> None:
     (note,) = video.stderr_lines
     assert note == (
         "note: TARASH_GATEWAY_MOCK is set: running offline on the mock provider "
-        "(fal/fal-ai/veo3.1/fast is validated, not called)"
+        "(fal/fal-ai/veo3.1/fast is checked against its catalog entry, not called)"
     )
 
     assert image.code == 0, image

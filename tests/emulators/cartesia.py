@@ -188,6 +188,28 @@ class CartesiaEmulator(ChunkedStreams, Emulator):
         return await self.send_chunked(request, chunks, {"Content-Type": content_type})
 
     # -- routes ------------------------------------------------------------------------
+    @route("GET", "/voices")
+    async def voices(self, request: web.Request) -> web.StreamResponse:
+        """``GET /voices`` ("List Voices", cursor pagination): ``{"data": [Voice…],
+        "has_more"}``; the Voice fields are the cartesia SDK 4.x ``types/voice.py`` ones
+        (checked 2026-12-04). The id is the voice of Cartesia's API reference examples."""
+        limit = int(request.query.get("limit") or 10)
+        if not 1 <= limit <= 100:
+            raise web.HTTPUnprocessableEntity(text="limit must be 1..100")
+        voice = {
+            "id": "a0e99841-438c-4a64-b679-ae501e7d6091",
+            "access": "public",
+            "created_at": "2024-06-01T00:00:00Z",
+            "description": "A deep, rich voice",
+            "is_owner": False,
+            "language": "en",
+            "locales": [],
+            "name": "Barbershop Man",
+            "tagline": "",
+            "visibility": "all",
+        }
+        return web.json_response({"data": [voice][:limit], "has_more": False})
+
     @route("POST", "/tts/bytes")
     async def tts_bytes(self, request: web.Request) -> web.StreamResponse:
         body, fmt = self._tts_body(request)

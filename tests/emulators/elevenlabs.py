@@ -72,6 +72,9 @@ CONTENT_TYPES = {
     "alaw": "audio/x-alaw-basic",
     "opus": "audio/ogg",
 }
+PREMADE_VOICES = (("JBFqnCBsd6RMkjVDRZzb", "George"), ("21m00Tcm4TlvDq8ikWAM", "Rachel"))
+"""Voices ``GET /v2/voices`` lists (ids as in the ElevenLabs API reference examples)."""
+
 MISSING_VOICE = "voice_missing"
 """A voice id the emulator does not know (404 voice_not_found)."""
 
@@ -303,6 +306,28 @@ class ElevenLabsEmulator(ChunkedStreams, Emulator):
         return model, body
 
     # -- routes ------------------------------------------------------------------------
+    @route("GET", "/v2/voices")
+    async def voices(self, request: web.Request) -> web.StreamResponse:
+        """``GET /v2/voices`` ("Search voices"): ``{voices, has_more, total_count,
+        next_page_token}`` with ``voice_id``/``name``/``category`` per voice (elevenlabs SDK
+        2.x ``GetVoicesV2Response`` and ``Voice`` types, checked 2026-12-04); premade ids
+        from the ElevenLabs API reference examples."""
+        size = int(request.query.get("page_size") or 10)
+        if not 1 <= size <= 100:
+            raise _abort(422, validation_error((("query", "page_size"), "Input should be 1..100")))
+        voices = [
+            {"voice_id": voice_id, "name": name, "category": "premade"}
+            for voice_id, name in PREMADE_VOICES[:size]
+        ]
+        return web.json_response(
+            {
+                "voices": voices,
+                "has_more": len(PREMADE_VOICES) > size,
+                "total_count": len(PREMADE_VOICES),
+                "next_page_token": None,
+            }
+        )
+
     @route("POST", "/v1/text-to-speech/{voice_id}")
     async def tts(self, request: web.Request) -> web.StreamResponse:
         fmt = self._output_format(request)

@@ -168,6 +168,28 @@ class HumeEmulator(Emulator):
             "snippets": snippets,
         }
 
+    @route("GET", "/v0/tts/voices")
+    async def voices(self, request: web.Request) -> web.StreamResponse:
+        """``GET /v0/tts/voices?provider=HUME_AI|CUSTOM_VOICE&page_number&page_size``:
+        ``{page_number, page_size, total_pages, voices_page: [{id, name, provider}]}``
+        (hume SDK 0.x ``ReturnPagedVoices`` / ``ReturnVoice``, checked 2026-12-04)."""
+        provider = request.query.get("provider")
+        if provider not in ("HUME_AI", "CUSTOM_VOICE"):
+            return web.json_response(
+                {"detail": [{"loc": ["query", "provider"], "msg": "Field required",
+                             "type": "missing"}]},
+                status=422,
+            )  # fmt: skip
+        voices = (
+            [{"id": KORA_ID, "name": "Kora", "provider": "HUME_AI"}]
+            if provider == "HUME_AI"
+            else [{"id": dict(CUSTOM)["id"], "name": dict(CUSTOM)["name"], "provider": provider}]
+        )
+        size = int(request.query.get("page_size") or 10)
+        return web.json_response(
+            {"page_number": 0, "page_size": size, "total_pages": 1, "voices_page": voices}
+        )
+
     @route("POST", "/v0/tts")
     async def tts_json(self, request: web.Request) -> web.StreamResponse:
         body = recorded(request).json

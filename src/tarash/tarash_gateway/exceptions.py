@@ -29,6 +29,7 @@ __all__ = [
     "ModelUnavailableError",
     "OperationNotSupportedError",
     "ProviderNotFoundError",
+    "ProviderSDKMissingError",
     "RateLimitError",
     "TarashException",
     "TarashTimeoutError",
@@ -371,6 +372,27 @@ class OperationNotSupportedError(TarashException, NotImplementedError):
 
 class ProviderNotFoundError(TarashException, LookupError):
     """No provider is registered under that name."""
+
+
+class ProviderSDKMissingError(ProviderNotFoundError):
+    """The provider's SDK is not installed; raised while the chain is planned (nothing ran).
+
+    Not retryable: no fallback is tried and nothing is paid for. ``install`` is the exact
+    command that fixes it (``pip install 'tarash-gateway[openai]'``).
+
+    Attributes:
+        package: The missing pip package (``openai``, ``google-genai`` …).
+        extra: The ``tarash-gateway`` extra that installs it.
+        install: ``pip install 'tarash-gateway[<extra>]'``.
+    """
+
+    def __init__(
+        self, message: str, provider: str | None = None, *, package: str, extra: str
+    ) -> None:
+        super().__init__(message, provider, retryable=False)
+        self.package = package
+        self.extra = extra
+        self.install = f"pip install 'tarash-gateway[{extra}]'"
 
 
 class ModelRetiredError(ValidationError):

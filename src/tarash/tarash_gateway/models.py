@@ -374,6 +374,27 @@ class BaseGenerationConfig(BaseModel):
             return MockConfig(enabled=value)
         return value
 
+    # --- issue 15 item 4: LiteLLM-style "provider/model" when provider is omitted
+    @model_validator(mode="before")
+    @classmethod
+    def _provider_from_model(cls, data: Any) -> Any:
+        """``model="openai/gpt-image-2"`` without ``provider`` → provider ``openai``.
+
+        Only when ``provider`` is absent and the first segment is exactly a built-in
+        provider's name (``fal-ai/…`` stays a model id that needs ``provider="fal"``).
+        """
+        if not isinstance(data, dict) or data.get("provider") is not None:
+            return data
+        model = data.get("model")
+        if not isinstance(model, str) or "/" not in model:
+            return data
+        from tarash.tarash_gateway.registry import BUILTIN_PROVIDERS
+
+        head, _, rest = model.partition("/")
+        if head in BUILTIN_PROVIDERS and rest.strip():
+            return {**data, "provider": head, "model": rest}
+        return data
+
     @field_validator("api_key", mode="after")
     @classmethod
     def _register_key(cls, value: SecretStr | None) -> SecretStr | None:
@@ -758,6 +779,48 @@ class BaseGenerationResponse(BaseModel):
     def _jsonable_raw(cls, value: Any) -> Any:
         return _jsonable(value) if value is not None else {}
 
+    # --- short reprs (issue 15 item 7): media by type and size, never inline bytes/base64
+    def __repr_args__(self) -> Any:
+        for name, value in super().__repr_args__():
+            yield name, _short_media(value)
+
+
+class _Shown(str):
+    """A placeholder whose repr is itself (``<video/mp4, 1.1 MB>``), not a quoted string."""
+
+    def __repr__(self) -> str:
+        return str(self)
+
+
+def _size_text(num: int) -> str:
+    size = float(num)
+    for unit in ("B", "KB", "MB"):
+        if size < 1024:
+            return f"{size:.0f} {unit}" if unit == "B" else f"{size:.1f} {unit}"
+        size /= 1024
+    return f"{size:.1f} GB"
+
+
+def _short_media(value: Any, depth: int = 0) -> Any:
+    """``value`` for a repr: bytes, data URIs and long base64 as type and size."""
+    if depth > 6:
+        return _Shown("…")
+    if isinstance(value, bytes | bytearray | memoryview):
+        return _Shown(f"<{_size_text(len(value))}>")
+    if isinstance(value, str) and len(value) > 200:
+        if value.startswith("data:"):
+            head = value[5:].split(",", 1)[0].split(";", 1)[0] or "data"
+            return _Shown(f"<data URI {head}, {_size_text(len(value) * 3 // 4)}>")
+        return _Shown(f"<{len(value)} characters: {value[:40]}…>")
+    if isinstance(value, Mapping):
+        content = value.get("content")
+        if isinstance(content, bytes | bytearray) and "content_type" in value:
+            return _Shown(f"<{value.get('content_type') or 'bytes'}, {_size_text(len(content))}>")
+        return {k: _short_media(v, depth + 1) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_short_media(v, depth + 1) for v in value]
+    return value
+
 
 def _jsonable(value: Any, depth: int = 0) -> Any:
     """Copy of a raw provider payload that always serialises (bytes become size notes)."""
@@ -853,20 +916,55 @@ class ImageGenerationResponse(BaseGenerationResponse):
         data, _ = await _media_bytes(self.images[index], self.content_type)
         return data
 
-    async def save_async(self, path: str | Path, index: int = 0) -> Path:
-        """Write image ``index`` to ``path`` (a directory gets ``<request_id>-<i>.<ext>``)."""
+    async def save_async(self, path: str | Path, index: int | None = None) -> Path:
+        """Write image ``index`` to ``path`` (a directory gets ``<request_id>-<i>.<ext>``).
+
+        With several images and no ``index``, image 0 is written and a ``UserWarning``
+        says so: :meth:`save_all_async` writes every one.
+        """
         import asyncio
 
+        if index is None:
+            if len(self.images) > 1:
+                import warnings
+
+                warnings.warn(
+                    f"this response has {len(self.images)} images; save() wrote image 0 only "
+                    "(use save_all() for every image, or save(path, index=i))",
+                    UserWarning,
+                    stacklevel=3,
+                )
+            index = 0
         data, ctype = await _media_bytes(self.images[index], self.content_type)
         target = _target_path(path, ctype, f"{self.request_id}-{index}")
         await asyncio.to_thread(target.write_bytes, data)
         return target
 
-    def save(self, path: str | Path, index: int = 0) -> Path:
+    def save(self, path: str | Path, index: int | None = None) -> Path:
         """Blocking :meth:`save_async`."""
         from tarash.tarash_gateway._sync import run_sync
 
         return run_sync(self.save_async(path, index))
+
+    async def save_all_async(self, path: str | Path) -> list[Path]:
+        """Write every image: ``cat.png`` → ``cat-1.png``, ``cat-2.png`` … (one image:
+        ``cat.png``); a directory gets ``<request_id>-<i>.<ext>`` files."""
+        import asyncio
+
+        target = Path(path)
+        if len(self.images) <= 1 or await asyncio.to_thread(target.is_dir):
+            return [await self.save_async(target, i) for i in range(len(self.images))]
+        stem, suffix = target.with_suffix(""), target.suffix
+        return [
+            await self.save_async(stem.parent / f"{stem.name}-{i + 1}{suffix}", i)
+            for i in range(len(self.images))
+        ]
+
+    def save_all(self, path: str | Path) -> list[Path]:
+        """Blocking :meth:`save_all_async`."""
+        from tarash.tarash_gateway._sync import run_sync
+
+        return run_sync(self.save_all_async(path))
 
 
 class _AudioResponse(BaseGenerationResponse):

@@ -1,18 +1,21 @@
 """Provider registry: built-in providers by name (imported lazily) and user-registered ones.
 
 Importing the package imports no provider module and no provider SDK; a
-built-in handler module is imported the first time its provider is used, and
-its SDK only when it first builds a client. Field-mapping registries are
-separate modules without SDK imports, so listing models never needs an extra.
+built-in handler module and its SDK are imported the first time the provider is
+planned (:func:`get_handler`), so a missing SDK is a typed
+:class:`~tarash.tarash_gateway.exceptions.ProviderSDKMissingError` before anything
+runs. Field-mapping registries are separate modules without SDK imports, so
+listing models never needs an extra.
 """
 
 from __future__ import annotations
 
 import importlib
+import sys
 import threading
 from typing import Any
 
-from tarash.tarash_gateway.exceptions import ProviderNotFoundError
+from tarash.tarash_gateway.exceptions import ProviderNotFoundError, ProviderSDKMissingError
 from tarash.tarash_gateway.logging import log_debug
 from tarash.tarash_gateway.providers.adapter import adapt_handler
 from tarash.tarash_gateway.providers.field_mappers import FieldMapper
@@ -20,6 +23,7 @@ from tarash.tarash_gateway.providers.steps import StepHandler
 
 __all__ = [
     "BUILTIN_PROVIDERS",
+    "BUILTIN_SDKS",
     "PROVIDER_ALIASES",
     "get_handler",
     "get_provider_field_mapping",
@@ -60,6 +64,22 @@ BUILTIN_FIELD_MAPPINGS: dict[str, str] = {
     "xai": f"{_P}.xai.field_mappings:MODEL_MAPPINGS",
 }
 """Built-in provider name → ``module:MAPPING`` of its model registry (no SDK imports)."""
+
+BUILTIN_SDKS: dict[str, tuple[str, str, str]] = {
+    "fal": ("fal_client", "fal-client", "fal"),
+    "replicate": ("replicate", "replicate", "replicate"),
+    "openai": ("openai", "openai", "openai"),
+    "azure_openai": ("openai", "openai", "azure"),
+    "google": ("google.genai", "google-genai", "google"),
+    "runway": ("runwayml", "runwayml", "runway"),
+    "xai": ("xai_sdk", "xai-sdk", "xai"),
+    "elevenlabs": ("elevenlabs", "elevenlabs", "elevenlabs"),
+    "cartesia": ("cartesia", "cartesia", "cartesia"),
+    "hume": ("hume", "hume", "hume"),
+    "sarvam": ("sarvamai", "sarvamai", "sarvam"),
+}
+"""Built-in provider name → (SDK module, pip package, ``tarash-gateway`` extra), as the
+extras of pyproject.toml declare them. ``mock`` and ``stability`` (plain httpx) need none."""
 
 PROVIDER_ALIASES: dict[str, str] = {
     "azure": "azure_openai",
@@ -107,6 +127,46 @@ def _import(target: str) -> Any:
     return getattr(module, attr)
 
 
+def _sdk_error(name: str) -> ProviderSDKMissingError:
+    _module, package, extra = BUILTIN_SDKS[name]
+    return ProviderSDKMissingError(
+        f"provider {name!r} needs the {package} package, which is not installed: "
+        f"pip install 'tarash-gateway[{extra}]'",
+        name,
+        package=package,
+        extra=extra,
+    )
+
+
+def _missing_sdk(name: str, exc: ModuleNotFoundError) -> ProviderSDKMissingError | None:
+    """The typed error when ``exc`` (from importing ``name``'s handler) is its SDK missing."""
+    sdk = BUILTIN_SDKS.get(name)
+    missing = exc.name or ""
+    if sdk is None or not missing:
+        return None
+    module = sdk[0]
+    if module == missing or module.startswith(missing + ".") or missing.startswith(module + "."):
+        return _sdk_error(name)
+    return None
+
+
+def _require_sdk(name: str) -> None:
+    """Import ``name``'s SDK now (at planning, before anything runs) unless already imported.
+
+    Handlers import their SDK lazily, when they first build a client; without this a
+    missing SDK would surface mid-run as a failed generation. Only the first
+    :func:`get_handler` of a provider gets here (handlers are cached), and an SDK that
+    is already in ``sys.modules`` costs one dictionary lookup.
+    """
+    sdk = BUILTIN_SDKS.get(name)
+    if sdk is None or sdk[0] in sys.modules:
+        return
+    try:
+        importlib.import_module(sdk[0])
+    except ModuleNotFoundError as exc:
+        raise _sdk_error(name) from exc
+
+
 def get_handler(provider: str) -> StepHandler:
     """The handler registered for ``provider`` (built-ins are created on first use).
 
@@ -116,6 +176,8 @@ def get_handler(provider: str) -> StepHandler:
 
     Raises:
         ProviderNotFoundError: no such provider.
+        ProviderSDKMissingError: a built-in provider whose SDK is not installed (its
+            message carries the ``pip install 'tarash-gateway[extra]'`` line).
     """
     name = resolve_provider_name(provider)
     with _lock:
@@ -131,9 +193,13 @@ def get_handler(provider: str) -> StepHandler:
         try:
             handler_cls = _import(target)
         except ModuleNotFoundError as exc:
+            missing = _missing_sdk(name, exc)
+            if missing is not None:
+                raise missing from exc
             raise ProviderNotFoundError(
                 f"provider {name!r} could not be loaded: {exc}", name
             ) from exc
+        _require_sdk(name)
         handler = handler_cls()
         assert isinstance(handler, StepHandler)
         _HANDLERS[name] = handler

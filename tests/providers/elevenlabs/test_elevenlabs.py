@@ -625,12 +625,16 @@ def test_handler_is_registered_and_does_not_import_the_sdk_at_import() -> None:
     import subprocess
     import sys
 
+    # Importing the handler module never imports the SDK; planning (get_handler) does,
+    # so a missing SDK is a typed error before anything runs (issue 15).
     code = (
-        "import sys; from tarash.tarash_gateway.registry import get_handler; "
-        "h = get_handler('elevenlabs'); print(type(h).__name__, 'elevenlabs' in sys.modules)"
+        "import sys; import tarash.tarash_gateway.providers.elevenlabs; "
+        "before = 'elevenlabs' in sys.modules; "
+        "from tarash.tarash_gateway.registry import get_handler; "
+        "h = get_handler('elevenlabs'); print(type(h).__name__, before, 'elevenlabs' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["ElevenLabsProviderHandler", "False"]
+    assert out.stdout.split() == ["ElevenLabsProviderHandler", "False", "True"]
     assert isinstance(get_handler("eleven_labs"), ElevenLabsProviderHandler)
 
 

@@ -1,18 +1,21 @@
 """The ``tarash`` command line: video, images and speech from any provider, from a shell.
 
 ``tarash video "a red fox running through snow" -o fox.mp4`` runs offline on the
-mock provider until an API key is configured. See ``docs/cli.md`` and
+mock provider until a provider is named (``--provider``, ``TARASH_PROVIDER`` or the
+config file) — an API key in the environment alone never selects one. See ``docs/cli.md`` and
 ``tarash --help``. Exit codes are listed in :mod:`tarash.tarash_gateway.cli._errors`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import signal
 import sys
 import threading
 from collections.abc import Iterator, Sequence
 from types import FrameType
+from typing import Any
 
 import typer
 
@@ -69,11 +72,49 @@ def main(argv: Sequence[str] | None = None) -> int:
             return exc.exit_code
 
 
+_METAVARS = {"int": "N", "float": "NUMBER", "str": "TEXT", "list[str]": "TEXT"}
+
+
+def _plain_metavars(command: Any) -> None:
+    """Help without ``<bool>`` after flags and with plain value names (``N``, ``TEXT``).
+
+    typer's rich help prints the Python type of an option that has no metavar; a flag
+    takes no value, so it gets none, and the others get click's usual names.
+    """
+    for param in getattr(command, "params", []):
+        if getattr(param, "param_type_name", "") == "argument":
+            param.display_type_rich = _no_type  # its metavar (PROMPT …) already says it
+        elif getattr(param, "is_flag", False) or getattr(param, "count", False):
+            param.metavar = ""
+        elif param.metavar is None and getattr(param, "param_type_name", "") == "option":
+            bare = getattr(param, "bare_type", None)
+            name = bare() if callable(bare) else "str"
+            param.metavar = _METAVARS.get(name, name.upper())
+    get_help_option = getattr(command, "get_help_option", None)
+    if callable(get_help_option) and not getattr(command, "_tarash_help_patched", False):
+
+        def help_option(ctx: Any, _get: Any = get_help_option) -> Any:
+            option = _get(ctx)
+            if option is not None:
+                option.metavar = ""
+            return option
+
+        command.get_help_option = help_option
+        command._tarash_help_patched = True
+    for sub in getattr(command, "commands", {}).values():
+        _plain_metavars(sub)
+
+
+def _no_type(ctx: Any) -> None:
+    return None
+
+
 def _main(argv: Sequence[str] | None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     if not args:
         args = ["--help"]
     command = typer.main.get_command(app)
+    _plain_metavars(command)
     try:
         result = command.main(args=args, prog_name="tarash", standalone_mode=False)
     except _CLICK_ERROR as exc:
@@ -83,7 +124,12 @@ def _main(argv: Sequence[str] | None) -> int:
         path = getattr(ctx, "command_path", None) or "tarash"
         Output().error(f"{message} (see: {path} --help)")
         code = getattr(exc, "exit_code", EXIT_USAGE)
-        return code if isinstance(code, int) else EXIT_USAGE
+        code = code if isinstance(code, int) else EXIT_USAGE
+        if "--json" in args:  # --json promises one JSON object, even for a bad command line
+            error = {"type": "usage", "message": f"{message} (see: {path} --help)"}
+            payload = {"ok": False, "operation": None, "error": {**error, "exit_code": code}}
+            Output().raw(json.dumps(payload, indent=2))
+        return code
     except Terminated:
         raise
     except (typer.Abort, KeyboardInterrupt):

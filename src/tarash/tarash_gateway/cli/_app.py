@@ -9,15 +9,18 @@ from tarash.tarash_gateway import __version__
 from tarash.tarash_gateway.cli._discover import models, providers
 from tarash.tarash_gateway.cli._generate import image, sts, tts, video
 from tarash.tarash_gateway.cli._jobs import jobs, jobs_cancel, jobs_list, jobs_resume
+from tarash.tarash_gateway.cli._voices import voices
 from tarash.tarash_gateway.server.cli import keys_create, keys_list, keys_revoke, serve
 
 __all__ = ["app"]
 
 _EPILOG = (
-    "Without an API key every command runs offline on the built-in mock provider "
-    "(real MP4/PNG/WAV files). Keys come from the providers' usual environment "
-    "variables (FAL_KEY, OPENAI_API_KEY, ELEVENLABS_API_KEY …) or "
-    "~/.config/tarash/config.toml — see docs/cli.md."
+    "Until a provider is named (--provider, TARASH_PROVIDER or the config file) every "
+    "command runs offline on the built-in mock provider (real MP4/PNG/WAV files); a key "
+    "in the environment alone never selects a paid provider. Keys come from the "
+    "providers' usual environment variables (FAL_KEY, OPENAI_API_KEY, ELEVENLABS_API_KEY …) "
+    "or ~/.config/tarash/config.toml — see docs/cli.md. --dry-run checks a request "
+    "against the real model and calls nothing."
 )
 
 
@@ -27,7 +30,7 @@ app = typer.Typer(
     "live progress, fallback.",
     epilog=_EPILOG,
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -43,7 +46,7 @@ app.add_typer(jobs_app, name="jobs", rich_help_panel="Jobs")
 
 for generate in (video, image, tts, sts):
     app.command(rich_help_panel="Generate")(generate)
-for discover in (providers, models):
+for discover in (providers, models, voices):
     app.command(rich_help_panel="Discover")(discover)
 keys_app = typer.Typer(help="Virtual keys of `tarash serve` (stored hashed).", no_args_is_help=True)
 app.add_typer(keys_app, name="keys", rich_help_panel="Server")
@@ -68,7 +71,11 @@ def _main(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+            "--version",
+            "-V",
+            callback=_version,
+            is_eager=True,
+            help="Show the version and exit.",
         ),
     ] = False,
 ) -> None:

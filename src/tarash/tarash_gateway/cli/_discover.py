@@ -1,6 +1,7 @@
 """``tarash providers`` and ``tarash models``: what is installed, configured and accepted."""
 
 import json
+import os
 from typing import Annotated, Any
 
 import typer
@@ -9,7 +10,7 @@ from rich.text import Text
 from tarash.tarash_gateway.api import get_provider_field_mapping
 from tarash.tarash_gateway.catalog import entries as catalog_entries
 from tarash.tarash_gateway.cli._display import Output
-from tarash.tarash_gateway.cli._errors import option_for_field
+from tarash.tarash_gateway.cli._errors import CliError, option_for_field
 from tarash.tarash_gateway.cli._options import ConfigOpt, JsonOpt
 from tarash.tarash_gateway.cli._runner import guarded, setup
 from tarash.tarash_gateway.cli._settings import (
@@ -68,6 +69,7 @@ def providers(
             return
         from rich.table import Table
 
+        narrow = _width(out) < 150
         table = Table(title="Providers", title_justify="left", header_style="bold")
         for column in ("Provider", "Operations", "SDK", "API key", "Default models"):
             table.add_column(column)
@@ -88,8 +90,16 @@ def providers(
             else:
                 key = Text(f"✗ set {' / '.join(s.env_vars) or 'a key'}", style="yellow")
             models = " · ".join(f"{op}: {m}" for op, m in s.default_models.items())
+            if narrow:  # one block per provider: nothing is cut at 80 columns
+                out.result_line(Text.assemble((s.name, "bold"), "  ", ops))
+                out.result_line(Text.assemble("  SDK: ", sdk))
+                out.result_line(Text.assemble("  API key: ", key))
+                for op, m in s.default_models.items():
+                    out.result_line(Text(f"  default {op}: {m}", style="dim"))
+                continue
             table.add_row(Text(s.name, style="bold"), ops, sdk, key, Text(models))
-        out.out.print(table)
+        if not narrow:
+            out.out.print(table)
         where = settings.path or default_config_path()
         state = "" if settings.path else " (not found)"
         out.result_line(Text(f"config file: {where}{state}", style="dim"))
@@ -118,9 +128,20 @@ def _option_for(row: dict[str, Any]) -> str:
     return option_for_field(source)
 
 
+def _width(out: Output) -> int:
+    """The terminal's width (``$COLUMNS`` when piped; 200 when neither says)."""
+    if out.out.is_terminal:
+        return int(out.out.width)
+    return int(os.environ.get("COLUMNS") or 0) or 200
+
+
 def models(
     provider: Annotated[
         str | None, typer.Argument(metavar="PROVIDER", help="Only this provider.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Argument(metavar="MODEL", help="Show this model's parameters and limits."),
     ] = None,
     search: Annotated[
         str | None,
@@ -129,7 +150,7 @@ def models(
     json_out: JsonOpt = False,
     config: ConfigOpt = None,
 ) -> None:
-    """Models of each provider with the parameters they accept and their ranges."""
+    """Model ids of each provider (whole, for -m); with MODEL, its parameters and ranges."""
     out = Output(json_mode=json_out)
 
     def body() -> None:
@@ -158,13 +179,128 @@ def models(
                 "models": entries,
                 "catalog": catalogued,
             }
+        if model is not None:
+            assert provider is not None  # MODEL comes after PROVIDER
+            _one_model(out, names[0], model, result[names[0]], json_out)
+            return
         if json_out:
             out.raw(json.dumps(result, indent=2))
             return
+        width = _width(out)
         for name, info in result.items():
-            _print_models(out, name, info)
+            _print_models(out, name, info, width, detail=provider is not None)
 
     guarded(out, None, body)
+
+
+def _model_ids(info: dict[str, Any]) -> list[str]:
+    return sorted({*(item["model"] for item in info["catalog"]), *info["models"]})
+
+
+def _print_models(
+    out: Output, name: str, info: dict[str, Any], width: int, *, detail: bool
+) -> None:
+    """One provider: a heading, then every model id whole (one per line when narrow)."""
+    catalog = {item["model"]: item for item in info["catalog"]}
+    defaults = " · ".join(f"{op} {m}" for op, m in info["default_models"].items())
+    ops = ", ".join(info["operations"]) or "—"
+    out.result_line(Text.assemble((name, "bold"), f"  ({ops})"))
+    if defaults and 2 + len("defaults: ") + len(defaults) <= width:
+        out.result_line(Text(f"  defaults: {defaults}", style="dim"))
+    else:
+        for op, default in info["default_models"].items():
+            out.result_line(Text(f"  default {op}: {default}", style="dim"))
+    ids = _model_ids(info)
+    if not ids:
+        out.result_line(Text("  no models match the filter", style="dim"))
+        return
+    longest = max(len(i) for i in ids)
+    for model_id in ids:
+        item = catalog.get(model_id)
+        facts = ", ".join(item["operations"]) if item else "video/image (field mapping)"
+        if item:
+            facts += " · " + _lifecycle_text(item).plain
+            if item.get("api"):
+                facts += f" · {item['api']} API"
+        line = Text("  ")
+        line.append(model_id, style="bold")
+        if 2 + longest + 2 + len(facts) <= width:
+            line.append(" " * (longest - len(model_id) + 2))
+            line.append(facts, style=_LIFECYCLE_STYLE.get(item["lifecycle"], "") if item else "")
+            out.result_line(line)
+        else:  # narrow: the id alone on its line, what it is below it
+            out.result_line(line)
+            out.result_line(Text(f"      {facts}", style="dim"))
+    if detail or len(ids) <= 3:
+        out.result_line(Text(f"  parameters of one model: tarash models {name} MODEL", style="dim"))
+    out.result_line(Text(""))
+
+
+def _one_model(
+    out: Output, provider: str, model: str, info: dict[str, Any], json_out: bool
+) -> None:
+    """``tarash models PROVIDER MODEL``: the catalog entry and the parameters it accepts."""
+    from tarash.tarash_gateway.catalog import closest, lookup
+    from tarash.tarash_gateway.providers.field_mappers import match_model_key
+
+    entry = lookup(provider, model)
+    key = match_model_key(model, list(info["models"]))
+    if model not in _model_ids(info):  # ids are shown exactly as -m takes them
+        entry = key = None
+    if entry is None and key is None:
+        guess = closest(provider, model)
+        hint = f"; did you mean {guess!r}?" if guess else ""
+        raise CliError(
+            f"{provider} has no model {model!r} in the gateway's catalog{hint} "
+            f"(see: tarash models {provider})"
+        )
+    data = {
+        "provider": provider,
+        "model": model,
+        "catalog": entry.to_data() if entry is not None else None,
+        "mapping": key,
+        "parameters": info["models"].get(key, []) if key else [],
+    }
+    if json_out:
+        out.raw(json.dumps(data, indent=2))
+        return
+    width = _width(out)
+    out.result_line(Text.assemble((f"{provider}/{model}", "bold")))
+    if entry is not None:
+        item = data["catalog"]
+        out.result_line(
+            Text.assemble(
+                f"  {', '.join(item['operations'])} · ",
+                _lifecycle_text(item),
+                (f" · {item['source']} ({item['checked']})", "dim"),
+            )
+        )
+        for limit, value in item["constraints"].items():
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            out.result_line(Text(f"  {limit}: {shown}", style="dim"))
+        if item.get("params"):
+            params = " ".join(f"--param {p}=…" for p in item["params"])
+            out.result_line(Text(f"  provider parameters: {params}", style="dim"))
+    rows = data["parameters"]
+    if not rows:
+        out.result_line(
+            Text("  no field mapping: common fields are sent with the provider's names", "dim")
+        )
+        return
+    out.result_line(Text("  parameters (option · field · accepts):"))
+    longest = max(len(str(r["option"])) for r in rows)
+    for row in rows:
+        option = str(row["option"])
+        accepts = str(row["accepts"]) + (" · required" if row["required"] else "")
+        line = Text("    ")
+        line.append(option, style="cyan")
+        tail = f"{row['param']} · {accepts}"
+        if 4 + longest + 2 + len(tail) <= width:
+            line.append(" " * (longest - len(option) + 2) + tail)
+            out.result_line(line)
+        else:
+            out.result_line(line)
+            out.result_line(Text(f"        {tail}", style="dim"))
 
 
 _LIFECYCLE_STYLE = {"active": "green", "deprecated": "yellow", "retired": "red"}
@@ -179,69 +315,3 @@ def _lifecycle_text(item: dict[str, Any]) -> Text:
         extra.append(f"→ {item['replacement']}")
     label = state + (f" ({', '.join(extra)})" if extra else "")
     return Text(label, style=_LIFECYCLE_STYLE.get(state, ""))
-
-
-def _print_catalog(out: Output, name: str, items: list[dict[str, Any]]) -> None:
-    from rich.table import Table
-
-    table = Table(
-        title=Text.assemble((name, "bold"), ("  catalog", "dim")),
-        title_justify="left",
-        header_style="bold",
-    )
-    for column in ("Model", "Operations", "API", "Lifecycle", "Source (checked)"):
-        table.add_column(column)
-    for item in items:
-        table.add_row(
-            Text(str(item["model"]), style="bold"),
-            ", ".join(item["operations"]),
-            str(item["api"] or "all"),
-            _lifecycle_text(item),
-            Text(f"{item['source']} ({item['checked']})", style="dim"),
-        )
-    out.out.print(table)
-
-
-def _print_models(out: Output, name: str, info: dict[str, Any]) -> None:
-    if info.get("catalog"):
-        _print_catalog(out, name, info["catalog"])
-    lifecycle = {item["model"]: item["lifecycle"] for item in info.get("catalog", [])}
-    defaults = " · ".join(f"{op} {m}" for op, m in info["default_models"].items())
-    ops = ", ".join(info["operations"]) or "—"
-    heading = Text.assemble((name, "bold"), f"  ({ops})", (f"  defaults: {defaults}", "dim"))
-    if not info["models"]:
-        why = (
-            "no models match the filter"
-            if info["has_field_mapping"]
-            else "no field-mapping registry: the provider validates parameters itself"
-        )
-        out.result_line(Text.assemble(heading, (f"  — {why}", "dim")))
-        return
-    from rich.table import Table
-
-    table = Table(title=heading, title_justify="left", header_style="bold", show_lines=False)
-    for column in ("Model", "Parameter", "Option", "Required", "Accepts"):
-        table.add_column(column)
-    for key, rows in info["models"].items():
-        table.add_section()
-        for i, row in enumerate(rows):
-            table.add_row(
-                (
-                    Text.assemble(
-                        (key, "bold"),
-                        (
-                            f" ({lifecycle[key]})"
-                            if lifecycle.get(key, "active") != "active"
-                            else "",
-                            _LIFECYCLE_STYLE.get(lifecycle.get(key, ""), ""),
-                        ),
-                    )
-                    if i == 0
-                    else Text("")
-                ),
-                Text(str(row["param"])),
-                Text(str(row["option"]), style="cyan"),
-                "yes" if row["required"] else "",
-                Text(str(row["accepts"])),
-            )
-    out.out.print(table)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from tarash.tarash_gateway.exceptions import (
     HTTPError,
     OperationNotSupportedError,
     ProviderNotFoundError,
+    ProviderSDKMissingError,
     RateLimitError,
     TarashException,
     TarashTimeoutError,
@@ -39,6 +41,7 @@ __all__ = [
     "ErrorReport",
     "Terminated",
     "describe_error",
+    "for_cli",
     "one_line",
 ]
 
@@ -92,15 +95,26 @@ class Terminated(KeyboardInterrupt):
 class CliError(Exception):
     """An error of the command line itself, with the exit code to use."""
 
-    def __init__(self, message: str, exit_code: int = EXIT_USAGE) -> None:
+    def __init__(
+        self,
+        message: str,
+        exit_code: int = EXIT_USAGE,
+        *,
+        kind: str | None = None,
+        details: dict[str, Any] | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.exit_code = exit_code
+        self.kind = kind or ("usage" if exit_code == EXIT_USAGE else "error")
+        """The ``--json`` error type: ``usage`` only for bad input (exit 2)."""
+        self.details = details or {}
 
 
 # Most specific first: AuthenticationError and RateLimitError are HTTPErrors.
 _CLASSES: tuple[tuple[type[TarashException], int, str], ...] = (
     (ValidationError, EXIT_USAGE, "invalid request"),
+    (ProviderSDKMissingError, EXIT_USAGE, "provider SDK not installed"),
     (ProviderNotFoundError, EXIT_USAGE, "unknown provider"),
     (OperationNotSupportedError, EXIT_USAGE, "not supported"),
     (AuthenticationError, EXIT_AUTH, "authentication failed"),
@@ -153,9 +167,15 @@ def option_for_field(name: str, operation: str | None = None) -> str:
     return _REQUEST_OPTIONS.get(name, name)
 
 
+_OBJECT_ADDRESS = re.compile(r"<([\w.]+) object at 0x[0-9a-fA-F]+>")
+"""``<ssl.SSLContext object at 0x7f…>`` in an SDK's message: the address tells a user
+nothing (and differs every run); the type is kept."""
+
+
 def one_line(text: str, limit: int = 1000) -> str:
     """``text`` on a single line, secrets redacted, at most ``limit`` characters."""
     flat = " ".join(redact_text(str(text)).split())
+    flat = _OBJECT_ADDRESS.sub(r"<\1>", flat)
     return flat if len(flat) <= limit else flat[: limit - 1] + "…"
 
 
@@ -170,6 +190,55 @@ def format_pydantic(exc: PydanticValidationError, operation: str | None = None) 
             message = message.removeprefix(prefix)
         parts.append(f"{name}: {message}")
     return "; ".join(dict.fromkeys(parts))
+
+
+def _toml_items(text: str) -> str:
+    """``'vertexai': True, 'project': ...`` → ``vertexai = true, project = ...``."""
+    out = re.sub(r"'(\w+)':\s*", r"\1 = ", text)
+    return out.replace("True", "true").replace("False", "false").replace("'", '"')
+
+
+def _param_value(value: str) -> str:
+    value = value.strip().strip("'\"")
+    return {"True": "true", "False": "false", "None": "null"}.get(value, value)
+
+
+def for_cli(text: str, provider: str | None, operation: str | None = None) -> str:
+    """An error message of the Python API in command-line terms.
+
+    ``request.voice_id`` → ``--voice``; ``extra_params={'size': 'WxH'}`` → ``--param
+    size=WxH``; ``provider_options={'cartesia': {'voice_id': ...}}`` → ``--param
+    cartesia.voice_id=…``; ``provider_config={...}`` and ``api_key``/``base_url`` in the
+    config → the config file's ``[providers.<name>]`` table or ``--base-url``.
+    """
+    table = f"[providers.{provider}]" if provider else "[providers.<name>]"
+    text = re.sub(
+        r"provider_options=\{'(\w+)': \{'(\w+)': [^}]*\}\}",
+        lambda m: f"--param {m.group(1)}.{m.group(2)}=…",
+        text,
+    )
+    text = re.sub(
+        r"extra_params=\{'(\w+)': ([^},]*)\}",
+        lambda m: f"--param {m.group(1)}={_param_value(m.group(2))}",
+        text,
+    )
+    text = re.sub(
+        r"provider_config=\{([^}]*)\}",
+        lambda m: (
+            f"provider_config = {{{_toml_items(m.group(1))}}} under {table} in the config file"
+        ),
+        text,
+    )
+    text = re.sub(r"request\.(\w+)", lambda m: option_for_field(m.group(1), operation), text)
+    fields = "|".join(sorted((k for k in _REQUEST_OPTIONS if "_" in k), key=len, reverse=True))
+    text = re.sub(
+        rf"(?<![\w.'\"-])({fields}):", lambda m: option_for_field(m.group(1), operation) + ":", text
+    )
+    text = text.replace("pass base_url=", "pass --base-url ")
+    text = text.replace(
+        "pass api_key in the config", f"add api_key under {table} in the config file"
+    )
+    return text.replace("pass api_key,", f"add api_key under {table} in the config file,")
 
 
 @dataclass
@@ -193,7 +262,7 @@ def _attempt_summary(exc: TarashException) -> str:
 def describe_error(exc: BaseException, operation: str | None = None) -> ErrorReport:
     """Exit code, one-line message and JSON details of ``exc``."""
     if isinstance(exc, CliError):
-        return ErrorReport(exc.exit_code, one_line(exc.message), "usage", {})
+        return ErrorReport(exc.exit_code, one_line(exc.message), exc.kind, dict(exc.details))
     if isinstance(exc, PydanticValidationError):
         return ErrorReport(EXIT_USAGE, one_line(format_pydantic(exc, operation)), "usage", {})
     if isinstance(exc, Terminated):
@@ -216,8 +285,10 @@ def describe_error(exc: BaseException, operation: str | None = None) -> ErrorRep
             if isinstance(exc, cls):
                 code, label = cls_code, cls_label
                 break
-        text = str(exc)
-        if not text.lower().startswith(label.split()[0]):
+        text = for_cli(str(exc), exc.provider, operation)
+        if not text.lower().startswith(label.split()[0]) and not isinstance(
+            exc, ProviderSDKMissingError
+        ):
             text = f"{label}: {text}"
         details: dict[str, Any] = {
             "provider": exc.provider,
@@ -231,6 +302,8 @@ def describe_error(exc: BaseException, operation: str | None = None) -> ErrorRep
         errors = getattr(exc, "errors", None)
         if errors:
             details["errors"] = errors
+        if isinstance(exc, ProviderSDKMissingError):
+            details["install"] = exc.install
         return ErrorReport(
             code, one_line(text + _attempt_summary(exc)), type(exc).__name__, details
         )

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import SecretStr
 from pydantic import ValidationError as PydanticValidationError
 from rich.text import Text
 
@@ -26,6 +27,7 @@ from tarash.tarash_gateway.cli._options import (
     CommonOptions,
     ConfigOpt,
     DebugOpt,
+    DryRunOpt,
     FallbackOpt,
     FormatOpt,
     ImageOpt,
@@ -47,6 +49,7 @@ from tarash.tarash_gateway.cli._options import (
     VoiceSettingsOpt,
     common_options_from,
 )
+from tarash.tarash_gateway.cli._results import check_output_target
 from tarash.tarash_gateway.cli._runner import (
     guarded,
     jobs_db_choice,
@@ -55,9 +58,16 @@ from tarash.tarash_gateway.cli._runner import (
     setup,
 )
 from tarash.tarash_gateway.cli._select import Selector
-from tarash.tarash_gateway.cli._settings import CATALOG, Operation, load_settings
+from tarash.tarash_gateway.cli._settings import (
+    CATALOG,
+    CliSettings,
+    Operation,
+    load_settings,
+    provider_status,
+)
 from tarash.tarash_gateway.jobs import JobRef
 from tarash.tarash_gateway.models import (
+    BaseGenerationConfig,
     BaseGenerationRequest,
     ImageGenerationRequest,
     STSRequest,
@@ -158,6 +168,16 @@ def _image_arg(value: str, role: str | None = None) -> dict[str, Any]:
         head, sep, tail = value.rpartition(":")
         if sep and tail in _IMAGE_ROLES:
             source, role_given = head, tail
+        elif (
+            sep
+            and head
+            and "/" not in tail
+            and not value.lower().startswith(("http://", "https://", "data:"))
+            and not Path(value).expanduser().exists()
+        ):
+            raise CliError(
+                f"--image {value}: unknown role {tail!r}; roles: {', '.join(_IMAGE_ROLES)}"
+            )
     return {"image": _media_arg(source, "--image"), "type": role_given or "reference"}
 
 
@@ -233,6 +253,75 @@ def _submitted(out: Output, job: JobRef, db: Path, chosen: bool, output: str | N
     out.result_line(Text(f"  finish it with: {resume}", style="dim"))
 
 
+def _payload_json(value: Any) -> Any:
+    """A prepared payload for display: media inputs by kind and size, never their bytes."""
+    if isinstance(value, dict):
+        return {str(k): _payload_json(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_payload_json(v) for v in value]
+    if value is None or isinstance(value, str | int | float | bool):
+        if isinstance(value, str) and len(value) > 200:
+            return value[:80] + f"… ({len(value)} characters)"
+        return value
+    if isinstance(value, bytes | bytearray):
+        return f"<{len(value)} bytes>"
+    return f"<{type(value).__name__}>"
+
+
+def _dry_run(
+    out: Output,
+    operation: Operation,
+    config: BaseGenerationConfig,
+    request: Any,
+    settings: CliSettings,
+) -> None:
+    """Plan the chain as a real run would (handlers, SDKs, catalog, field mapping) and stop."""
+    from tarash.tarash_gateway.models import OPERATIONS as SPECS
+    from tarash.tarash_gateway.orchestrator import plan_chain
+
+    chain = []
+    for item in config.chain():
+        item = item.model_copy(update={"fallback_configs": None})
+        if item.api_key is None and not provider_status(item.provider, settings).has_key:
+            # Planning checks that a key is present; a dry run sends nothing, so a
+            # placeholder lets it validate everything else.
+            item = item.model_copy(update={"api_key": SecretStr("dry-run-placeholder")})
+        chain.append(item)
+    plans = plan_chain(SPECS[operation], chain, request)
+    rows = [
+        {
+            "provider": plan.config.provider,
+            "model": plan.config.model,
+            "runs_on_mock": plan.is_mock,
+            "mapping": plan.prepared.mapping_key,
+            "warnings": list(plan.prepared.warnings),
+            "payload": _payload_json(plan.prepared.payload),
+        }
+        for plan in plans
+    ]
+    if out.json_mode:
+        out.raw(json.dumps({"ok": True, "dry_run": True, "operation": operation, "chain": rows}))
+        return
+    for row in rows:
+        for warning in row["warnings"]:
+            out.warning(warning)
+    if out.quiet:
+        return
+    for index, row in enumerate(rows):
+        role = "run" if index == 0 else f"fallback {index}"
+        where = " (on the mock)" if row["runs_on_mock"] and row["provider"] != "mock" else ""
+        out.result_line(
+            Text.assemble(
+                ("✓ ", "bold green"),
+                f"{role}: ",
+                (f"{row['provider']}/{row['model']}", "bold"),
+                f" accepts this request{where}; it would be sent:",
+            )
+        )
+        out.result_line(Text("  " + json.dumps(row["payload"], ensure_ascii=False), style="dim"))
+    out.result_line(Text("dry run: no provider was called, nothing was paid for", style="dim"))
+
+
 def _generate(
     operation: Operation, fields: Callable[[], dict[str, Any]], opts: CommonOptions
 ) -> None:
@@ -248,6 +337,12 @@ def _generate(
         request = _build_request(operation, collected, opts.params)
         db, chosen = jobs_db_choice(opts.jobs_db, settings)
         config = Selector(operation, settings, out).chain(opts)
+        if opts.dry_run:
+            _dry_run(out, operation, config, request, settings)
+            return
+        problem = check_output_target(opts.output)
+        if problem is not None:
+            raise CliError(f"--output: {problem} (checked before anything is sent)")
         try:
             open_store(db)
         except CliError as exc:
@@ -277,7 +372,13 @@ def video(
     output: OutputOpt = None,
     duration: Annotated[
         int | None,
-        typer.Option("--duration", "-d", metavar="SECONDS", rich_help_panel=REQ),
+        typer.Option(
+            "--duration",
+            "-d",
+            metavar="SECONDS",
+            help="Length of the video. Default: the model's default.",
+            rich_help_panel=REQ,
+        ),
     ] = None,
     aspect_ratio: AspectRatioOpt = None,
     resolution: Annotated[
@@ -300,7 +401,10 @@ def video(
     enhance_prompt: Annotated[
         bool | None,
         typer.Option(
-            "--enhance-prompt/--no-enhance-prompt", show_default=False, rich_help_panel=REQ
+            "--enhance-prompt/--no-enhance-prompt",
+            help="Let the model rewrite the prompt (models that can). Default: the model's.",
+            show_default=False,
+            rich_help_panel=REQ,
         ),
     ] = None,
     image: ImageOpt = None,
@@ -349,6 +453,7 @@ def video(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
     mock_fail: MockFailOpt = None,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Generate a video: [bold]tarash video "a red fox running through snow" -o fox.mp4[/]"""
     common = common_options_from(locals())
@@ -418,6 +523,7 @@ def image(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
     mock_fail: MockFailOpt = None,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Generate images: [bold]tarash image "a cat in a spacesuit" -o cat.png -n 2[/]"""
     common = common_options_from(locals())
@@ -472,6 +578,7 @@ def tts(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
     mock_fail: MockFailOpt = None,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Text to speech: [bold]tarash tts "Hello there" -o hello.mp3[/]"""
     common = common_options_from(locals())
@@ -516,6 +623,7 @@ def sts(
     quiet: QuietOpt = False,
     debug: DebugOpt = False,
     mock_fail: MockFailOpt = None,
+    dry_run: DryRunOpt = False,
 ) -> None:
     """Speech to speech (voice changer): [bold]tarash sts talk.wav --voice V -o out.wav[/]"""
     common = common_options_from(locals())

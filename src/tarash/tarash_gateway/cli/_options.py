@@ -23,6 +23,7 @@ __all__ = [
     "CommonOptions",
     "ConfigOpt",
     "DebugOpt",
+    "DryRunOpt",
     "FallbackOpt",
     "FormatOpt",
     "ImageOpt",
@@ -70,8 +71,8 @@ ProviderOpt = Annotated[
         "--provider",
         "-p",
         help="fal, openai, replicate, google, runway, stability, xai, elevenlabs, cartesia, "
-        "hume, sarvam, azure_openai or mock. Default: config file, else the first provider "
-        "with an API key, else mock.",
+        "hume, sarvam, azure_openai or mock. Default: $TARASH_PROVIDER, else the config "
+        "file, else mock (an API key alone never selects a paid provider).",
         rich_help_panel=PROV,
     ),
 ]
@@ -80,7 +81,11 @@ ProviderOpt = Annotated[
 ModelOpt = Annotated[
     str | None,
     typer.Option(
-        "--model", "-m", help="Model id (see `tarash models PROVIDER`).", rich_help_panel=PROV
+        "--model",
+        "-m",
+        help="Model id (see `tarash models PROVIDER`), or PROVIDER/MODEL as in LiteLLM "
+        "(openai/gpt-image-2). Default: the config file, else the provider's default model.",
+        rich_help_panel=PROV,
     ),
 ]
 
@@ -123,7 +128,10 @@ BaseUrlOpt = Annotated[
 TimeoutOpt = Annotated[
     float | None,
     typer.Option(
-        "--timeout", metavar="SECONDS", help="Time budget of one attempt.", rich_help_panel=EXEC
+        "--timeout",
+        metavar="SECONDS",
+        help="Time budget of one attempt. Default: 600 for video, 120 for images, 240 for audio.",
+        rich_help_panel=EXEC,
     ),
 ]
 
@@ -133,7 +141,8 @@ PollIntervalOpt = Annotated[
     typer.Option(
         "--poll-interval",
         metavar="SECONDS",
-        help="Longest wait between two status polls.",
+        help="Longest wait between two status polls. "
+        "Default: 5 for video, 2 for images, 1 for audio.",
         rich_help_panel=EXEC,
     ),
 ]
@@ -166,7 +175,8 @@ NoWaitOpt = Annotated[
     bool,
     typer.Option(
         "--no-wait",
-        help="Submit, print the request id and exit; finish later with `tarash jobs resume`.",
+        help="Submit, print the request id and exit; finish later with `tarash jobs resume`. "
+        "Default: wait for the result.",
         rich_help_panel=EXEC,
     ),
 ]
@@ -197,7 +207,12 @@ ConfigOpt = Annotated[
 
 JsonOpt = Annotated[
     bool,
-    typer.Option("--json", help="Print one JSON object on stdout.", rich_help_panel=OUT),
+    typer.Option(
+        "--json",
+        help="Print one JSON object on stdout for every outcome, failures included "
+        "(progress stays on stderr).",
+        rich_help_panel=OUT,
+    ),
 ]
 
 
@@ -232,7 +247,28 @@ MockFailOpt = Annotated[
 ]
 
 
-SeedOpt = Annotated[int | None, typer.Option("--seed", min=0, rich_help_panel=REQ)]
+SeedOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--seed",
+        min=0,
+        metavar="N",
+        help="Random seed, for repeatable results (models that take one). Default: random.",
+        rich_help_panel=REQ,
+    ),
+]
+
+
+DryRunOpt = Annotated[
+    bool,
+    typer.Option(
+        "--dry-run",
+        help="Validate the request against each model of the chain (field mapping, catalog, "
+        "limits, SDK installed) and print what would be sent; calls no provider, costs "
+        "nothing, needs no API key.",
+        rich_help_panel=EXEC,
+    ),
+]
 
 
 NegativeOpt = Annotated[
@@ -311,6 +347,7 @@ class CommonOptions:
     quiet: bool = False
     debug: bool = False
     mock_fail: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
 
 def common_options(**values: Any) -> CommonOptions:

@@ -19,7 +19,9 @@ from tarash.tarash_gateway.models import (
 )
 
 __all__ = [
+    "check_output_target",
     "execution_metadata_json",
+    "media_locations",
     "output_paths",
     "result_json",
     "save_outputs",
@@ -76,6 +78,55 @@ def output_paths(
     suffix = target.suffix or ext
     base = target.with_suffix("") if target.suffix else target
     return [base.parent / f"{base.name}{n}{suffix}" for n in numbered]
+
+
+def _nearest_existing(path: Path) -> Path:
+    current = path
+    while not current.exists() and current.parent != current:
+        current = current.parent
+    return current
+
+
+def check_output_target(output: str | None) -> str | None:
+    """Why ``-o output`` cannot be written (``None``: it can) — checked before submitting.
+
+    The file (or directory) either exists and is writable, or the nearest existing
+    ancestor is a writable directory, so the generation that follows is not paid for
+    in vain. Writing can still fail later (disk full); then the result stays fetchable.
+    """
+    target = Path(output).expanduser() if output is not None else Path(".")
+    try:
+        return _output_problem(output, target)
+    except OSError as exc:
+        return f"{target}: {exc.strerror or exc}"
+
+
+def _output_problem(output: str | None, target: Path) -> str | None:
+    as_dir = output is None or output.endswith(("/", os.sep)) or target.is_dir()
+    if target.exists():
+        if as_dir and not target.is_dir():
+            return f"{target} is a file, not a directory"
+        if not os.access(target, os.W_OK | (os.X_OK if target.is_dir() else 0)):
+            return f"{target} is not writable"
+        return None
+    ancestor = _nearest_existing(target.parent)
+    if not ancestor.is_dir():
+        return f"{ancestor} is a file, so {target} cannot be created"
+    if not os.access(ancestor, os.W_OK | os.X_OK):
+        return f"cannot create {target}: {ancestor} is not writable"
+    return None
+
+
+def media_locations(response: BaseGenerationResponse) -> list[str]:
+    """Where the generated media can be fetched again: http(s) URLs only (never bytes)."""
+    items: list[object] = []
+    if isinstance(response, VideoGenerationResponse):
+        items = list(response.videos or [response.video])
+    elif isinstance(response, ImageGenerationResponse):
+        items = list(response.images)
+    return [
+        item for item in items if isinstance(item, str) and item.startswith(("http://", "https://"))
+    ]
 
 
 def extension_mismatch(path: Path, operation: str, response: BaseGenerationResponse) -> str | None:

@@ -17,6 +17,7 @@ from tarash.tarash_gateway.cli._errors import EXIT_ERROR, CliError, describe_err
 from tarash.tarash_gateway.cli._results import (
     execution_metadata_json,
     extension_mismatch,
+    media_locations,
     result_json,
     save_outputs,
     summary_lines,
@@ -40,9 +41,32 @@ __all__ = [
 ]
 
 
+_SDK_LOGGERS = (
+    "fal_client",
+    "httpx",
+    "httpcore",
+    "google_genai",
+    "openai",
+    "replicate",
+    "runwayml",
+    "elevenlabs",
+    "cartesia",
+    "hume",
+    "sarvamai",
+    "xai_sdk",
+    "grpc",
+)
+
+
 def setup(out: Output) -> None:
     """Register provider keys with the redactor; with ``--debug``, gateway logs on stderr."""
     register_env_secrets()
+    if not out.debug:
+        # Provider SDKs log their own retries and fallbacks ("trying backup domain" …) as
+        # warnings; without a handler Python prints them raw on stderr. The command
+        # reports attempts itself, so they show only with --debug.
+        for name in _SDK_LOGGERS:
+            logging.getLogger(name).setLevel(logging.ERROR)
     if out.debug:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -84,8 +108,16 @@ def guarded(out: Output, operation: str | None, body: Callable[[], None]) -> Non
 def report_result(
     out: Output, operation: str, response: BaseGenerationResponse, output: str | None
 ) -> None:
-    """Save the result and tell the user (JSON object, bare paths, or a summary)."""
-    files = save_outputs(operation, response, output)
+    """Save the result and tell the user (JSON object, bare paths, or a summary).
+
+    When the files cannot be written, the (paid) result is not lost: the error names
+    the request id and the media URLs, and the job stays in the job store as
+    ``result_pending`` so ``tarash jobs resume`` fetches it again.
+    """
+    try:
+        files = save_outputs(operation, response, output)
+    except OSError as exc:
+        raise _unsaved(response, exc) from exc
     notes = [w for w in (extension_mismatch(p, operation, response) for p in files) if w]
     if out.json_mode:
         payload = result_json(operation, response, files)
@@ -100,6 +132,49 @@ def report_result(
         out.warning(warning)
     for line in summary_lines(operation, response, files):
         out.result_line(line)
+
+
+def _unsaved(response: BaseGenerationResponse, exc: OSError) -> CliError:
+    """The error of a generated result that could not be written, keeping it fetchable."""
+    import asyncio
+
+    from tarash.tarash_gateway.jobs import get_job_store
+
+    where = f" {exc.filename}" if exc.filename else ""
+    reason = exc.strerror or str(exc)
+    urls = media_locations(response)
+    resumable = False
+    try:
+        store = get_job_store()
+        record = asyncio.run(store.get(response.request_id))
+        if record is not None and record.job is not None:
+            asyncio.run(store.update(record.job, "result_pending", f"not saved: {reason}"))
+            resumable = True
+    except Exception:  # the store is a convenience here; the message below still helps
+        resumable = False
+    parts = [f"the result was generated but could not be written to{where}: {reason}"]
+    parts.append(f"request {response.request_id}")
+    if response.provider_request_id:
+        parts.append(f"{response.provider} job {response.provider_request_id}")
+    if urls:
+        parts.append("media: " + " ".join(urls))
+    if resumable:
+        parts.append(f"fetch it again with: tarash jobs resume {response.request_id} -o PATH")
+    error = CliError(
+        "; ".join(parts),
+        EXIT_ERROR,
+        kind="output_not_written",
+        details={
+            "request_id": response.request_id,
+            "provider": response.provider,
+            "model": response.model,
+            "provider_request_id": response.provider_request_id,
+            "media_urls": urls,
+            "resumable": resumable,
+        },
+    )
+    error.execution_metadata = response.execution_metadata  # type: ignore[attr-defined]
+    return error
 
 
 def jobs_db_choice(explicit: str | None, settings: CliSettings) -> tuple[Path, bool]:

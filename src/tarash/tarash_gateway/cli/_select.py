@@ -1,20 +1,24 @@
 """Which provider and model run, and the config chain (keys, endpoints, fallbacks, mock)."""
 
 import math
+import os
 from collections.abc import Sequence
 from typing import Any
 
 from pydantic import ValidationError as PydanticValidationError
 
+from tarash.tarash_gateway import catalog
 from tarash.tarash_gateway.cli._display import Output
 from tarash.tarash_gateway.cli._errors import EXIT_AUTH, CliError, describe_error
 from tarash.tarash_gateway.cli._options import CommonOptions
 from tarash.tarash_gateway.cli._settings import (
     AUTO_ORDER,
     CATALOG,
+    KEY_PAIRS,
     MOCK_ENV,
     MOCK_FAILURES,
     OPERATIONS,
+    PROVIDER_ENV,
     CliSettings,
     Operation,
     ProviderStatus,
@@ -33,8 +37,9 @@ from tarash.tarash_gateway.models import (
     RetryPolicy,
     VideoGenerationConfig,
 )
+from tarash.tarash_gateway.registry import list_providers
 
-__all__ = ["CONFIG_TYPES", "Selector"]
+__all__ = ["CONFIG_TYPES", "Selector", "split_provider_model"]
 
 CONFIG_TYPES: dict[str, type[BaseGenerationConfig]] = {
     "video": VideoGenerationConfig,
@@ -44,12 +49,45 @@ CONFIG_TYPES: dict[str, type[BaseGenerationConfig]] = {
 }
 
 
+def split_provider_model(provider: str | None, model: str | None) -> tuple[str | None, str | None]:
+    """LiteLLM-style ``PROVIDER/MODEL`` (``-m openai/gpt-image-2``, ``-m fal/fal-ai/veo3.1``).
+
+    Without ``--provider``, a model whose first segment is exactly a provider's registry
+    name runs on that provider with the rest as its id. ``fal-ai/…`` stays a fal model id
+    (aliases do not split), and with ``--provider`` given the model is taken as written
+    (Replicate ids are ``owner/name``; ``-p fal -m fal/…`` drops the repeated prefix).
+    """
+    if not model or "/" not in model:
+        return provider, model
+    head, _, rest = model.partition("/")
+    if provider is None:
+        if head in list_providers() and rest.strip():
+            return head, rest
+        return provider, model
+    if head == provider and head in list_providers() and head != "replicate" and rest.strip():
+        return provider, rest
+    return provider, model
+
+
+def _forced_note(provider: str, model: str, operation: str) -> str:
+    """What ``TARASH_GATEWAY_MOCK`` did with a real provider's model (honestly)."""
+    if provider == "mock":
+        return ""
+    if catalog.lookup(provider, model) is not None:
+        return f" ({provider}/{model} is checked against its catalog entry, not called)"
+    return (
+        f" ({provider}/{model} is not called; "
+        f"{catalog.unknown_model_message(provider, model, operation)})"
+    )
+
+
 class Selector:
     """Chooses providers and models and builds the config chain for one command.
 
-    Provider: ``--provider``, else ``[defaults.<operation>] provider``, else the config
-    file's ``provider`` (if it offers the operation), else the first provider with a key
-    (:data:`AUTO_ORDER`), else the mock — announced on stderr. Model: ``--model``, else the
+    Provider: ``--provider``, else ``$TARASH_PROVIDER``, else ``[defaults.<operation>]
+    provider``, else the config file's ``provider`` (if it offers the operation), else the
+    mock — announced on stderr, with the API keys seen in the environment (a key alone
+    never selects a paid provider). Model: ``--model``, else the
     config file, else the handler's ``default_models``, else the built-in catalog.
     """
 
@@ -77,39 +115,53 @@ class Selector:
                 return name
         return None
 
-    def _auto_provider(self) -> str | None:
-        order = AUTO_ORDER.get(self.operation, ())
-        for name in order:
+    def _keys_seen(self) -> list[tuple[str, str]]:
+        """(provider, where its key was found) of every provider offering the operation."""
+        seen = []
+        for name in AUTO_ORDER.get(self.operation, ()):
             if name not in CATALOG:
                 continue
             status = self.status(name)
-            if (
-                status.key_source
-                and status.available
-                and status.supports(self.operation)
-                and status.sdk_installed
-                and self.operation in status.default_models
-            ):
-                return name
-        return None
+            if status.key_source and status.supports(self.operation):
+                where = status.key_source
+                if not status.sdk_installed:
+                    where += f" — needs pip install 'tarash-gateway[{status.extra}]'"
+                seen.append((name, where))
+        return seen
 
     def primary(self, provider: str | None) -> str:
+        """The first provider: named by --provider, $TARASH_PROVIDER or the config file.
+
+        A real (paid) provider is never picked just because its key is in the
+        environment: unnamed, the command runs on the mock and says which keys it saw.
+        """
         if provider:
             return canonical_provider(provider)
+        from_env = os.environ.get(PROVIDER_ENV, "").strip()
+        if from_env:
+            return canonical_provider(from_env, option=f"${PROVIDER_ENV}")
         configured = self._configured_provider()
-        auto = None if configured else self._auto_provider()
-        if auto:
-            source = self.status(auto).key_source
-            self._notices.append(
-                f"using {auto} ({source} is set); pass --provider to choose another"
-            )
-        elif not configured and not self.forced:
-            self._notices.append(
-                "no provider API key is set, so this runs offline on the mock provider "
-                "(synthetic media); set e.g. FAL_KEY or OPENAI_API_KEY, or pass --provider, "
-                "to use a real provider"
-            )
-        return configured or auto or "mock"
+        if configured:
+            return configured
+        if not self.forced:
+            seen = self._keys_seen()
+            if seen:
+                keys = ", ".join(f"{source} ({name})" for name, source in seen)
+                first = seen[0][0]
+                config = self.settings.path or default_config_path()
+                self._notices.append(
+                    f"no provider named, so this runs offline on the mock provider (synthetic "
+                    f"media, nothing is paid for); API keys seen: {keys}. To use one: "
+                    f"--provider {first}, or export {PROVIDER_ENV}={first}, or "
+                    f'provider = "{first}" in {config}'
+                )
+            else:
+                self._notices.append(
+                    "no provider named, so this runs offline on the mock provider (synthetic "
+                    "media); to use a real one pass --provider NAME (with its API key set, "
+                    f"e.g. FAL_KEY or OPENAI_API_KEY) or export {PROVIDER_ENV}=NAME"
+                )
+        return "mock"
 
     def default_model(self, provider: str) -> str:
         defaults = self.settings.for_operation(self.operation)
@@ -126,6 +178,10 @@ class Selector:
         return model
 
     def fallback(self, spec: str) -> tuple[str, str | None]:
+        if ":" not in spec:
+            named, model_only = split_provider_model(None, spec.strip())
+            if named is not None:
+                return canonical_provider(named, option="--fallback"), model_only
         provider, _, model = spec.partition(":")
         if not provider.strip():
             raise CliError(f"--fallback: expected PROVIDER[:MODEL], got {spec!r}")
@@ -143,24 +199,36 @@ class Selector:
                 f"{provider} does not offer {self.operation} generation (it offers: {offered})"
             )
 
-    def check(self, provider: str) -> None:
-        """Fail early, with a helpful line, when a real provider cannot run here."""
+    def check(self, provider: str, *, need_key: bool = True) -> None:
+        """Fail early, with a helpful line, when a real provider cannot run here.
+
+        ``need_key=False`` (``--dry-run``): a missing key is a notice, not an error.
+        """
         status = self.status(provider)
         self.check_operation(provider)
         if not status.available:
             raise CliError(f"provider {provider!r} is unavailable: {status.problem}")
         if not status.sdk_installed:
+            install = f"pip install 'tarash-gateway[{status.extra}]'"
             raise CliError(
-                f"provider {provider!r} needs the {status.sdk_package} package: "
-                f"pip install 'tarash-gateway[{status.extra}]'"
+                f"provider {provider!r} needs the {status.sdk_package} package, which is not "
+                f"installed: {install}",
+                kind="missing_sdk",
+                details={"provider": provider, "package": status.sdk_package, "install": install},
             )
         if status.requires_key and not status.has_key:
             config = self.settings.path or default_config_path()
-            variables = " or ".join(status.env_vars) or "its API key variable"
+            names = [*status.env_vars, *(f"{a} + {b}" for a, b in KEY_PAIRS.get(provider, ()))]
+            variables = " or ".join(names) or "its API key variable"
+            if not need_key:
+                self._notices.append(f"no API key for {provider} (a real run needs {variables})")
+                return
             raise CliError(
                 f"no API key for {provider}: set {variables}, or add api_key under "
                 f"[providers.{provider}] in {config}",
                 EXIT_AUTH,
+                kind="missing_api_key",
+                details={"provider": provider, "env": names},
             )
 
     def mock_config(self, primary: bool, mock_fail: Sequence[str]) -> MockConfig | None:
@@ -234,23 +302,22 @@ class Selector:
                 raise CliError(f"--mock-fail: {kind!r} is not one of {', '.join(MOCK_FAILURES)}")
         if opts.on_unsupported and opts.on_unsupported not in ("error", "warn", "ignore"):
             raise CliError("--on-unsupported: expected error, warn or ignore")
-        specs = [(self.primary(opts.provider), opts.model)]
+        named, model = split_provider_model(opts.provider, opts.model)
+        specs = [(self.primary(named), model)]
         fallbacks = opts.fallback or self.settings.for_operation(self.operation).fallback
         specs += [self.fallback(spec) for spec in fallbacks]
         configs = []
         for index, (provider, model) in enumerate(specs):
             primary = index == 0
             if not self.is_mocked(provider, primary, mock_fail):
-                self.check(provider)
+                self.check(provider, need_key=not opts.dry_run)
             elif provider != "mock" and self.status(provider).available:
                 self.check_operation(provider)
             chosen = model or self.default_model(provider)
             if primary and self.forced:
-                what = (
-                    "" if provider == "mock" else f" ({provider}/{chosen} is validated, not called)"
-                )
                 self._notices.append(
-                    f"{MOCK_ENV} is set: running offline on the mock provider{what}"
+                    f"{MOCK_ENV} is set: running offline on the mock provider"
+                    + _forced_note(provider, chosen, self.operation)
                 )
             configs.append(
                 self.config(provider, chosen, opts, primary=primary, mock_fail=mock_fail)

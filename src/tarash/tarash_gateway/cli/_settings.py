@@ -43,9 +43,11 @@ __all__ = [
     "CATALOG",
     "CONFIG_ENV",
     "JOBS_DB_ENV",
+    "KEY_PAIRS",
     "MOCK_ENV",
     "MOCK_FAILURES",
     "OPERATIONS",
+    "PROVIDER_ENV",
     "CliSettings",
     "Operation",
     "ProviderInfo",
@@ -62,6 +64,8 @@ Operation = Literal["video", "image", "tts", "sts"]
 OPERATIONS: tuple[Operation, ...] = ("video", "image", "tts", "sts")
 
 CONFIG_ENV = "TARASH_CONFIG"
+PROVIDER_ENV = "TARASH_PROVIDER"
+"""Names the provider when --provider is not given (before the config file)."""
 JOBS_DB_ENV = "TARASH_JOBS_DB"
 
 MOCK_FAILURES: tuple[str, ...] = (
@@ -204,7 +208,15 @@ AUTO_ORDER: dict[Operation, tuple[str, ...]] = {
     "tts": ("elevenlabs", "openai", "cartesia", "google", "hume", "sarvam", "azure_openai", "fal"),
     "sts": ("elevenlabs", "cartesia"),
 }
-"""Which provider with a key wins when none is named (first match)."""
+"""The order in which providers whose key is set are listed when none is named (a key
+alone never selects a provider: see :meth:`Selector.primary`)."""
+
+KEY_PAIRS: dict[str, tuple[tuple[str, str], ...]] = {
+    # fal_client reads FAL_KEY, else FAL_KEY_ID + FAL_KEY_SECRET joined by ":" (fal_client
+    # auth.fetch_credentials, fal-client 1.x, checked 2026-12-04); the fal handler does too.
+    "fal": (("FAL_KEY_ID", "FAL_KEY_SECRET"),),
+}
+"""Providers whose key may also come as two variables, both of which must be set."""
 
 
 def register_env_secrets() -> None:
@@ -220,6 +232,12 @@ def register_env_secrets() -> None:
     for name, value in os.environ.items():
         if is_secret_key(name):
             register_secret(value)
+    for pairs in KEY_PAIRS.values():
+        for first, second in pairs:
+            if os.environ.get(first) and os.environ.get(second):
+                register_secret(os.environ[first])
+                register_secret(os.environ[second])
+                register_secret(f"{os.environ[first]}:{os.environ[second]}")
 
 
 # ============================================================================ provider status
@@ -301,6 +319,15 @@ def provider_status(name: str, settings: CliSettings) -> ProviderStatus:
     if configured is not None:
         defaults.update({str(op): model for op, model in configured.models.items()})
     key_source = next((f"${var}" for var in env_vars if os.environ.get(var)), None)
+    if key_source is None:
+        key_source = next(
+            (
+                f"${first} + ${second}"
+                for first, second in KEY_PAIRS.get(name, ())
+                if os.environ.get(first) and os.environ.get(second)
+            ),
+            None,
+        )
     if key_source is None and configured is not None and configured.api_key is not None:
         key_source = "config file"
     return ProviderStatus(

@@ -37,6 +37,7 @@ from tarash.tarash_gateway.exceptions import (
     HTTPError,
     OperationNotSupportedError,
     ProviderNotFoundError,
+    ProviderSDKMissingError,
     RateLimitError,
     TarashException,
     TarashTimeoutError,
@@ -98,6 +99,7 @@ class MockProviderHandler(BaseProviderHandler):
             if key is not None:
                 apply_field_mappers(registry[key], request, provider="mock", model=config.model)
                 self.check_unsupported(config, request, registry[key], warnings)
+            _check_mock_combinations(operation, config, request, warnings)  # issue 15
         payload = request.model_dump(
             mode="python", exclude={"image_list", "video", "audio", "mask_image"}
         )
@@ -120,6 +122,12 @@ class MockProviderHandler(BaseProviderHandler):
 
         try:
             real = get_handler(config.provider)
+        except ProviderSDKMissingError as exc:  # issue 15: say so, never claim it validated
+            warnings.append(
+                f"{exc}; so the request was not validated against {config.provider}/"
+                f"{config.model} (the mock runs it anyway)"
+            )
+            return
         except ProviderNotFoundError:
             return
         if not isinstance(real, BaseProviderHandler):
@@ -499,6 +507,41 @@ def _canonical(value: Any) -> Any:
 def _jsonable_payload(payload: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = _canonical(payload)
     return out
+
+
+def _check_mock_combinations(
+    operation: Operation,
+    config: BaseGenerationConfig,
+    request: BaseGenerationRequest,
+    warnings: list[str],
+) -> None:
+    """As strict as the models it stands in for, and honest about what it renders.
+
+    An image ``size`` whose ratio contradicts ``aspect_ratio`` is refused (no image model
+    can honour both; the mock renders ``size`` and the ratio it implies). Its video has
+    no soundtrack, so ``generate_audio=True`` says so instead of passing silently.
+    """
+    if operation == "image":
+        size = getattr(request, "size", None)
+        ratio = getattr(request, "aspect_ratio", None)
+        if size and ratio and "x" in size.lower() and ":" in ratio:
+            try:
+                w, h = (int(x) for x in size.lower().split("x"))
+                a, b = (float(x) for x in ratio.split(":"))
+            except ValueError:
+                return
+            if h and b and abs(w / h - a / b) > 0.02:
+                raise ValidationError(
+                    f"size {size} is {_ratio_text(w, h)}, which contradicts aspect_ratio "
+                    f"{ratio}; pass one of them",
+                    "mock",
+                    config.model,
+                    field="aspect_ratio",
+                )
+    if operation == "video" and getattr(request, "generate_audio", None):
+        warnings.append(
+            "the mock's video has no soundtrack: generate_audio=True was accepted, not rendered"
+        )
 
 
 def _video_size(aspect_ratio: str | None, resolution: str | None) -> tuple[int, int]:
