@@ -25,6 +25,8 @@ from tarash.tarash_gateway.server.config import ServerSettings
 from tarash.tarash_gateway.server.metrics import Metrics
 from tarash.tarash_gateway.server.routes import ApiError, router
 from tarash.tarash_gateway.server.webhooks import Webhooks
+from tarash.tarash_gateway.server.webhooks_in import FalKeys
+from tarash.tarash_gateway.server.webhooks_in import router as provider_webhooks_router
 from tarash.tarash_gateway.server.workers import Engine, ResultStore
 
 __all__ = ["OpenBindError", "create_app", "is_loopback", "serve"]
@@ -72,6 +74,7 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
         state.engine = engine
         state.url_secret = url_secret
         state.accepting = set()
+        state.fal_keys = FalKeys(settings.fal_jwks_url)
         await engine.start()
         try:
             yield
@@ -81,6 +84,7 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
 
     app = FastAPI(title="tarash gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(router)
+    app.include_router(provider_webhooks_router)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
