@@ -259,7 +259,8 @@ def _inflight(
         with psycopg.connect(db, autocommit=True) as conn:
             while True:
                 row = conn.execute(
-                    "SELECT count(*) FILTER (WHERE state = 'in_progress'), count(*) FROM tarash_jobs"
+                    "SELECT count(*) FILTER (WHERE state = 'in_progress'), count(*) "
+                    "FROM tarash_jobs"
                 ).fetchone()
                 assert row is not None
                 if row[0] == count:
@@ -279,7 +280,8 @@ def _inflight(
             pg_after = sum(_cpu_seconds(p) for p in pg_pids if Path(f"/proc/{p}").exists())
             steps_after = sum(_steps(b) for b, _ in servers)
             jobs_rows, events_rows = conn.execute(
-                "SELECT (SELECT count(*) FROM tarash_jobs), (SELECT count(*) FROM tarash_job_events)"
+                "SELECT (SELECT count(*) FROM tarash_jobs), "
+                "(SELECT count(*) FROM tarash_job_events)"
             ).fetchone() or (0, 0)
             size = conn.execute(
                 "SELECT pg_total_relation_size('tarash_jobs') + "
