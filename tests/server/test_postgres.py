@@ -176,7 +176,7 @@ def test_three_instances_one_killed(postgres_url: str, tmp_path: Path) -> None:
     with FalEmulator(api_key=FAL_API_KEY) as emu:
         emu.default_job_script = JobScript.success(queued=0.3, running=1.0)
         emu.job_script = emu.default_job_script
-        extra = "lease_seconds = 3\nworkers = 24\n" + _config(emu, tmp_path)
+        extra = "lease_seconds = 5\nworkers = 24\n" + _config(emu, tmp_path)
         servers = []
         for i in range(3):
             d = tmp_path / f"i{i}"
