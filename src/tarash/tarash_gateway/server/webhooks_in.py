@@ -236,15 +236,24 @@ def _mark_due(
     )
     if not inserted.rowcount:
         return "duplicate"
-    if row["state"] == "in_progress":
-        conn.execute(
-            j.update()
-            .where(j.c.id == job_id, j.c.state == "in_progress")
-            .values(next_poll_at=dbm.now(), updated_at=dbm.now())
+    t = dbm.now()
+    # Only a row no worker holds: a step in flight writes its own next poll time and its
+    # own events (two writers appending events to one job could collide on the sequence).
+    # A delivery that lands during a step is left to that step and the polling backstop.
+    moved = conn.execute(
+        j.update()
+        .where(
+            j.c.id == job_id,
+            j.c.state == "in_progress",
+            sa.or_(j.c.lease_owner.is_(None), j.c.lease_expires_at < t),
         )
-        from tarash.tarash_gateway.server.workers import add_event
+        .values(next_poll_at=t, updated_at=t)
+    )
+    if not moved.rowcount:
+        return "in_step" if row["state"] == "in_progress" else "not_waiting"
+    from tarash.tarash_gateway.server.workers import add_event
 
-        add_event(conn, job_id, "job.provider_webhook", {"provider": provider})
+    add_event(conn, job_id, "job.provider_webhook", {"provider": provider})
     return "due"
 
 
