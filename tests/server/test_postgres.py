@@ -222,7 +222,23 @@ def test_three_instances_one_killed(postgres_url: str, tmp_path: Path) -> None:
                     )
                     t.start()
                     sse["thread"] = t
+                    dead = httpx.get(f"{servers[2].base}/healthz").json()["worker_id"]
+                    held_q = sa.text(
+                        "SELECT id FROM tarash_jobs WHERE lease_owner = :w "
+                        "AND state NOT IN ('completed','failed','cancelled','unknown')"
+                    )
+                    probe = _engine(postgres_url)
+                    with probe.connect() as conn:  # kill while it holds leases
+                        until = time.monotonic() + 10
+                        while (
+                            len(conn.execute(held_q, {"w": dead}).all()) < 2
+                            and time.monotonic() < until
+                        ):
+                            time.sleep(0.005)
                     servers[2].kill9()  # midway: steps of every kind are in flight
+                    with probe.connect() as conn:
+                        orphaned = [r.id for r in conn.execute(held_q, {"w": dead})]
+                    probe.dispose()
                     alive = clients[:2]
             engine = _engine(postgres_url)
             deadline = time.monotonic() + 120
@@ -253,6 +269,14 @@ def test_three_instances_one_killed(postgres_url: str, tmp_path: Path) -> None:
             unknown = [r for r in rows.values() if r.state == "unknown"]
             completed = [r for r in rows.values() if r.state == "completed"]
             assert len(completed) + len(unknown) == N_JOBS, Counter(r.state for r in rows.values())
+            # The dead instance's leased rows were carried on by the others.
+            assert orphaned, "the killed instance held no lease"
+            assert all(rows[i].state in ("completed", "unknown") for i in orphaned)
+            assert not any(rows[i].lease_owner == dead for i in orphaned)
+            print(
+                f"\n{N_JOBS} jobs: {Counter(r.state for r in rows.values())}; "
+                f"{len(orphaned)} rows leased by the killed instance carried on"
+            )
             # Only submits cut by the kill are unknown (at most one per worker slot there).
             assert len(unknown) <= 24, len(unknown)
             assert all('"submit_outcome_unknown"' in (r.error or "") for r in unknown)
