@@ -237,3 +237,43 @@ def test_fal_webhook_marks_the_job_due(tmp_path: Path, jwks: Jwks, fal_emu: FalE
             assert r.status_code == 401
     finally:
         srv.stop()
+
+
+def test_submit_asks_replicate_and_fal_for_the_webhook(fal_emu: FalEmulator) -> None:
+    """The hint reaches each provider's own submit field; without it nothing is sent."""
+    from tarash.tarash_gateway import submit_job_async
+    from tarash.tarash_gateway.models import VideoGenerationConfig, VideoGenerationRequest
+    from tarash.tarash_gateway.webhook_hint import provider_webhook_url
+    from tests.emulators.replicate import REPLICATE_API_KEY, ReplicateEmulator
+
+    request = VideoGenerationRequest(prompt="hinted")
+    hook = "https://gw.example.com/v1/provider-webhooks/replicate/vid_1"
+
+    async def submit(config: VideoGenerationConfig, url: str | None) -> None:
+        token = provider_webhook_url.set(url)
+        try:
+            await submit_job_async(config, request)
+        finally:
+            provider_webhook_url.reset(token)
+
+    with ReplicateEmulator(api_key=REPLICATE_API_KEY) as rep:
+        config = VideoGenerationConfig(
+            provider="replicate",
+            model="kwaivgi/kling-v2.6",
+            api_key=REPLICATE_API_KEY,
+            base_url=rep.base_url,
+        )
+        asyncio.run(submit(config, hook))
+        asyncio.run(submit(config, None))
+        bodies = [json.loads(r.body) for r in rep.requests if r.path.endswith("/predictions")]
+    assert bodies[0]["webhook"] == hook and bodies[0]["webhook_events_filter"] == ["completed"]
+    assert "webhook" not in bodies[1] and "webhook_events_filter" not in bodies[1]
+
+    fal_config = VideoGenerationConfig(
+        provider="fal", model="fal-ai/veo3.1", api_key=FAL_API_KEY, base_url=fal_emu.base_url
+    )
+    asyncio.run(submit(fal_config, hook.replace("replicate", "fal")))
+    asyncio.run(submit(fal_config, None))
+    posts = [r for r in fal_emu.requests if r.method == "POST" and r.path == "/fal-ai/veo3.1"]
+    assert posts[-2].query["fal_webhook"] == hook.replace("replicate", "fal")
+    assert "fal_webhook" not in posts[-1].query
