@@ -175,15 +175,24 @@ async def _submit(
         httpx.AsyncClient(base_url=b, timeout=120, headers=headers, limits=limits) for b in bases
     ]
     sem = asyncio.Semaphore(concurrency)
+    run = secrets.token_hex(4)
 
     async def one(i: int) -> str:
         if rate:  # paced: job i leaves at i / rate seconds
             await asyncio.sleep(i / rate)
+        body = {"operation": "video", "model": "video", "request": {"prompt": f"b {i}"}}
+        # A dropped keep-alive connection is retried (3 tries) under the same
+        # Idempotency-Key, so a retry never makes a second job.
+        headers = {"Idempotency-Key": f"{run}-{i}"}
         async with sem:
-            r = await clients[i % len(clients)].post(
-                "/v1/jobs",
-                json={"operation": "video", "model": "video", "request": {"prompt": f"b {i}"}},
-            )
+            for attempt in range(3):
+                try:
+                    r = await clients[i % len(clients)].post("/v1/jobs", json=body, headers=headers)
+                    break
+                except httpx.TransportError:
+                    if attempt == 2:
+                        raise
+                    await asyncio.sleep(0.2)
             r.raise_for_status()
             return str(r.json()["id"])
 
