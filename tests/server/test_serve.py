@@ -261,24 +261,23 @@ def test_key_model_allowlist_and_revoke(server: Server) -> None:
 
 
 def test_keys_cli(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from tarash.tarash_gateway.cli._app import app
+
     db = f"sqlite:///{tmp_path / 'k.db'}"
-    run = [sys.executable, "-m", "tarash.tarash_gateway.cli", "keys"]
-    out = subprocess.run(
-        [*run, "create", "--name", "ci", "--model", "mock/mock-image", "--db", db],
-        capture_output=True,
-        timeout=30,
-        check=True,
-    ).stdout
-    created = json.loads(out)
-    assert created["key"].startswith("tk-") and created["models"] == ["mock/mock-image"]
-    listed = json.loads(
-        subprocess.run(
-            [*run, "list", "--db", db], capture_output=True, timeout=30, check=True
-        ).stdout
+    runner = CliRunner()
+    made = runner.invoke(
+        app, ["keys", "create", "--name", "ci", "--model", "mock/mock-image", "--db", db]
     )
+    assert made.exit_code == 0, made.output
+    created = json.loads(made.stdout)
+    assert created["key"].startswith("tk-") and created["models"] == ["mock/mock-image"]
+    listed = json.loads(runner.invoke(app, ["keys", "list", "--db", db]).stdout)
     assert [k["id"] for k in listed] == [created["id"]] and "key" not in listed[0]
     assert created["key"] not in (tmp_path / "k.db").read_bytes().decode("latin-1")
-    subprocess.run([*run, "revoke", created["id"], "--db", db], timeout=30, check=True)
+    assert runner.invoke(app, ["keys", "revoke", created["id"], "--db", db]).exit_code == 0
+    assert runner.invoke(app, ["keys", "revoke", created["id"], "--db", db]).exit_code == 1
 
 
 # ---------------------------------------------------------------------------- OpenAI routes
@@ -562,55 +561,83 @@ def test_idempotency_conflict_while_accepting(server: Server) -> None:
     assert result["first"] == 200
 
 
-def test_refuses_local_paths_and_private_urls(tmp_path: Path) -> None:
-    srv = Server(tmp_path, master=None)
+LOST_JOB = "video_0123456789abcdef01234567"
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """No master key (open, loopback), private URLs refused; its database starts with a
+    row that a kill -9 between a submit's send and its answer leaves behind."""
+    import sqlalchemy as sa
+
+    from tarash.tarash_gateway.server.db import Database
+
+    srv = Server(tmp_path_factory.mktemp("open"), master=None)
     srv.cfg.write_text(
         srv.cfg.read_text().replace("allow_private_urls = true", "allow_private_urls = false")
     )
+    database = Database(srv.db)
+    database.migrate()
+    now = time.time()
+    database.run_sync(
+        lambda c: c.execute(
+            sa.text(
+                "INSERT INTO tarash_jobs (id, key_id, operation, model_alias, provider, request, "
+                "options, chain_index, state, intent_id, attempts, submits, progress, next_poll_at, "
+                "lease_owner, lease_expires_at, cancel_requested, created_at, updated_at, deleted) "
+                "VALUES (:i, 'open', 'video', 'mock/mock-video', 'mock', '{\"prompt\": \"x\"}', "
+                "'{}', 0, 'submitting', 'i-1', 1, 1, 0, :t, 'dead', 9e12, 0, :t, :t, 0)"
+            ),
+            {"i": LOST_JOB, "t": now},
+        )
+    )
+    database.close()
     srv.start()
-    try:
-        with srv.http(key=None) as h:
-            local = tmp_path / "secret.png"
-            local.write_bytes(PNG)
-            for ref in (
-                str(local),
-                f"file://{local}",
-                "http://127.0.0.1:1/x.png",
-                "http://169.254.169.254/latest",
-                "http://localhost/x.png",
-            ):
-                r = h.post(
-                    "/v1/jobs",
-                    json={
-                        "operation": "image",
-                        "model": "mock/mock-image",
-                        "request": {
-                            "prompt": "p",
-                            "image_list": [{"image": ref, "type": "reference"}],
-                        },
-                    },
-                )
-                assert r.status_code == 422, (ref, r.text)
-                assert r.json()["error"]["code"] == "unsafe_media_reference"
-            system = h.post(
+    yield srv
+    srv.stop()
+
+
+def test_refuses_local_paths_and_private_urls(open_server: Server, tmp_path: Path) -> None:
+    with open_server.http(key=None) as h:
+        local = tmp_path / "secret.png"
+        local.write_bytes(PNG)
+        for ref in (
+            str(local),
+            f"file://{local}",
+            "http://127.0.0.1:1/x.png",
+            "http://169.254.169.254/latest",
+            "http://localhost/x.png",
+        ):
+            r = h.post(
                 "/v1/jobs",
                 json={
                     "operation": "image",
                     "model": "mock/mock-image",
                     "request": {
                         "prompt": "p",
-                        "image_list": [{"image": "/etc/passwd", "type": "reference"}],
+                        "image_list": [{"image": ref, "type": "reference"}],
                     },
                 },
             )
-            assert system.status_code == 400  # the library's own guard for system paths
-            ok = h.post(
-                "/v1/jobs",
-                json={"operation": "image", "model": "mock/mock-image", "request": {"prompt": "p"}},
-            )
-            assert ok.status_code == 201  # open mode on loopback works without a key
-    finally:
-        srv.stop()
+            assert r.status_code == 422, (ref, r.text)
+            assert r.json()["error"]["code"] == "unsafe_media_reference"
+        system = h.post(
+            "/v1/jobs",
+            json={
+                "operation": "image",
+                "model": "mock/mock-image",
+                "request": {
+                    "prompt": "p",
+                    "image_list": [{"image": "/etc/passwd", "type": "reference"}],
+                },
+            },
+        )
+        assert system.status_code == 400  # the library's own guard for system paths
+        ok = h.post(
+            "/v1/jobs",
+            json={"operation": "image", "model": "mock/mock-image", "request": {"prompt": "p"}},
+        )
+        assert ok.status_code == 201  # open mode on loopback works without a key
 
 
 def test_voice_changer(server: Server) -> None:
@@ -765,30 +792,10 @@ def test_kill9_and_restart_completes_every_job(tmp_path: Path) -> None:
         srv.stop()
 
 
-def test_unknown_submit_outcome_is_never_resent(tmp_path: Path) -> None:
+def test_unknown_submit_outcome_is_never_resent(open_server: Server) -> None:
     """A row left in `submitting` by a dead process becomes `unknown`, not resubmitted."""
-    import sqlalchemy as sa
-
-    srv = Server(tmp_path).start()
-    try:
-        vid = srv.client().videos.create(prompt="x", model="mock/mock-video").id  # type: ignore[arg-type]
-        srv.client().videos.poll(vid)
-        srv.stop()
-        engine = sa.create_engine(srv.db)
-        with engine.begin() as conn:  # what a kill -9 between send and answer leaves
-            conn.execute(
-                sa.text(
-                    "UPDATE tarash_jobs SET state='submitting', intent_id='i-1', "
-                    "lease_owner='dead', lease_expires_at=9e12, job_ref=NULL WHERE id=:i"
-                ),
-                {"i": vid},
-            )
-        engine.dispose()
-        srv.start()
-        with srv.http() as h:
-            job = h.get(f"/v1/jobs/{vid}").json()
-        assert job["state"] == "unknown" and job["error"]["code"] == "submit_outcome_unknown"
-        assert job["submits"] == 1 and job["intent_id"] == "i-1"
-        assert srv.client().videos.retrieve(vid).status == "failed"
-    finally:
-        srv.stop()
+    with open_server.http(key=None) as h:
+        job = h.get(f"/v1/jobs/{LOST_JOB}").json()
+    assert job["state"] == "unknown" and job["error"]["code"] == "submit_outcome_unknown"
+    assert job["submits"] == 1 and job["intent_id"] == "i-1"
+    assert open_server.client("unused").videos.retrieve(LOST_JOB).status == "failed"

@@ -63,6 +63,21 @@ def test_toml_aliases_fallback_chain_and_provider_table(tmp_path: Path) -> None:
     assert load_settings(str(path)).providers["fal"].base_url == "http://127.0.0.1:9"
 
 
+def test_default_is_the_clis_config_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TARASH_CONFIG", raising=False)
+    monkeypatch.delenv("TARASH_DB_URL", raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    assert load_server_settings(None).models == {}  # no file: the embedded default
+    assert (
+        load_server_settings(None).db_url()
+        == f"sqlite:///{tmp_path / 'data' / 'tarash' / 'server.db'}"
+    )
+    (tmp_path / "cfg" / "tarash").mkdir(parents=True)
+    (tmp_path / "cfg" / "tarash" / "config.toml").write_text(CONFIG)
+    assert set(load_server_settings(None).models) == {"fast-video", "house"}
+
+
 def test_bad_config_names_the_problem(tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text("[server]\nport = 'x'\n")

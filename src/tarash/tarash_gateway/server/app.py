@@ -73,7 +73,6 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
         state.webhooks = webhooks
         state.engine = engine
         state.url_secret = url_secret
-        state.accepting = set()
         state.fal_keys = FalKeys(settings.fal_jwks_url)
         await engine.start()
         try:

@@ -215,6 +215,12 @@ class ServerSettings(BaseModel):
         return _CONFIG_TYPES[operation](**fields)
 
 
+def _default_config_path() -> Path:
+    """The CLI's ``$XDG_CONFIG_HOME/tarash/config.toml`` (``~/.config/tarash/config.toml``)."""
+    base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "tarash" / "config.toml"
+
+
 def default_data_dir() -> Path:
     """``$XDG_DATA_HOME/tarash`` (``~/.local/share/tarash``)."""
     base = os.environ.get("XDG_DATA_HOME") or ""
@@ -224,9 +230,13 @@ def default_data_dir() -> Path:
 
 
 def load_server_settings(path: str | None, **overrides: Any) -> ServerSettings:
-    """Read ``[server]``, ``[models]`` and ``[providers]`` from ``path`` (or
-    ``$TARASH_CONFIG``); command-line ``overrides`` that are not ``None`` win."""
+    """Read ``[server]``, ``[models]`` and ``[providers]`` from ``path``, else
+    ``$TARASH_CONFIG``, else the CLI's default file when it exists; command-line
+    ``overrides`` that are not ``None`` win."""
     chosen = path or os.environ.get("TARASH_CONFIG")
+    if not chosen:
+        default = _default_config_path()
+        chosen = str(default) if default.is_file() else None
     data: dict[str, Any] = {}
     if chosen:
         file = Path(chosen).expanduser()

@@ -281,8 +281,23 @@ async def create_job(
         row["lease_owner"] = app.engine.worker_id
         row["lease_expires_at"] = t + settings.lease_seconds
 
+    own = getattr(request.state, "idem_reserved", None) == (who.key_id, idem_key)
+
     def insert(conn: Connection) -> tuple[dict[str, Any], bool]:
-        if idem_key is not None:
+        filled = False
+        if idem_key is not None and own:  # this request's reservation: fill it in
+            filled = bool(
+                conn.execute(
+                    dbm.idempotency.update()
+                    .where(
+                        dbm.idempotency.c.key_id == who.key_id,
+                        dbm.idempotency.c.idem_key == idem_key,
+                        dbm.idempotency.c.job_id.is_(None),
+                    )
+                    .values(request_hash=fingerprint, job_id=row["id"], route=route)
+                ).rowcount
+            )
+        if idem_key is not None and not filled:
             seen_id = _idempotent_lookup(conn, who.key_id, idem_key, fingerprint)
             if seen_id is not None:
                 job = get_job_row(conn, seen_id)
@@ -337,27 +352,65 @@ def _idempotent_lookup(
     return str(seen["job_id"])
 
 
+RESERVATION_STALE = 120.0
+"""Seconds after which a reservation left by a crashed request no longer blocks its key."""
+
+
 async def reserve_idempotency(request: Request, who: auth.Principal, route: str) -> None:
-    """For routes whose acceptance is slow (uploads): while the first request with a key is
-    being read, a second one gets 409 instead of waiting."""
+    """For routes whose acceptance is slow (uploads): the key is reserved in the database
+    (``job_id`` NULL) before the body is read, so a second request with it — on any
+    instance — gets 409 instead of a second job."""
     key = request.headers.get("idempotency-key")
     if key is None:
         return
-    pending: set[tuple[str, str]] = request.app.state.accepting
-    if (who.key_id, key) in pending:
-        raise ApiError(
-            409,
-            "a request with this Idempotency-Key is still being accepted",
-            "idempotency_conflict",
-        )
-    pending.add((who.key_id, key))
-    request.state.idem_reserved = (who.key_id, key)
+    if not 0 < len(key) <= 255:
+        raise ApiError(400, "Idempotency-Key must be 1–255 characters", "invalid_idempotency_key")
+    i = dbm.idempotency
+
+    def reserve(conn: Connection) -> bool:
+        where = sa.and_(i.c.key_id == who.key_id, i.c.idem_key == key)
+        seen = dbm.first(conn.execute(sa.select(i).where(where)))
+        t = dbm.now()
+        if seen is None:
+            conn.execute(
+                i.insert().values(
+                    key_id=who.key_id,
+                    idem_key=key,
+                    route=route,
+                    request_hash="",
+                    job_id=None,
+                    created_at=t,
+                )
+            )
+            return True
+        if seen["job_id"] is not None:
+            return False  # made already: create_job replays it (or answers 422)
+        if t - seen["created_at"] < RESERVATION_STALE:
+            raise ApiError(
+                409,
+                "a request with this Idempotency-Key is still being accepted",
+                "idempotency_conflict",
+            )
+        conn.execute(i.update().where(where).values(created_at=t, route=route))
+        return True
+
+    if await request.app.state.db.run(reserve):
+        request.state.idem_reserved = (who.key_id, key)
 
 
-def release_idempotency(request: Request) -> None:
+async def release_idempotency(request: Request) -> None:
+    """Drop this request's reservation if it made no job (validation failed, client left)."""
     reserved = getattr(request.state, "idem_reserved", None)
-    if reserved is not None:
-        request.app.state.accepting.discard(reserved)
+    if reserved is None:
+        return
+    i = dbm.idempotency
+    await request.app.state.db.run(
+        lambda c: c.execute(
+            i.delete().where(
+                i.c.key_id == reserved[0], i.c.idem_key == reserved[1], i.c.job_id.is_(None)
+            )
+        )
+    )
 
 
 def get_job_row(conn: Connection, job_id: str) -> dict[str, Any] | None:
@@ -607,7 +660,7 @@ async def images_edits(request: Request, who: auth.Principal = Depends(principal
             options={"response_format": response_format},
         )
     finally:
-        release_idempotency(request)
+        await release_idempotency(request)
     return await _images_answer(request, who, row, response_format)
 
 
@@ -798,7 +851,7 @@ async def voice_changer(request: Request, who: auth.Principal = Depends(principa
             job_request=job_request,
         )
     finally:
-        release_idempotency(request)
+        await release_idempotency(request)
     final = await wait_final(request, row["id"], 600)
     if final["state"] != "completed":
         raise _failure(final)
@@ -918,7 +971,7 @@ async def create_video(request: Request, who: auth.Principal = Depends(principal
             callback_url=_form_str(form, "callback_url"),
         )
     finally:
-        release_idempotency(request)
+        await release_idempotency(request)
     return _video_response(row)
 
 

@@ -3,8 +3,9 @@
 A claim takes due rows (``state`` active, ``next_poll_at <= now``, no live lease), sets
 ``lease_owner``/``lease_expires_at``, and runs **one** step per row:
 
-* ``queued`` → submit (the row goes to ``submitting`` and gets the library's intent id
-  *before* the request leaves; a direct operation's answer completes the job);
+* ``queued`` → submit: the claim itself moves the row to ``submitting`` (committed), the
+  library's intent id lands in it *before* the request leaves, and the answer — a
+  ``JobRef``, or a direct operation's result — is written the moment it arrives;
 * ``in_progress`` → one status poll; the next poll time comes from the provider's hint;
 * ``fetching`` → fetch the result, keep bytes in the results directory;
 * ``cancelling`` → cancel upstream.
@@ -372,7 +373,7 @@ class Engine:
                 "message": (
                     "the server stopped between sending the submit and its answer; the "
                     "provider may have accepted (and may bill) it, so it is not resent "
-                    f"(intent {row['intent_id']})"
+                    f"(intent {row['intent_id'] or 'not recorded'})"
                 ),
                 "type": "SubmitOutcomeUnknown",
             }
@@ -418,6 +419,9 @@ class Engine:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
+        # A queued row moves to `submitting` in the claim itself: the submit that follows
+        # is then on record (and never resent blindly) without a second commit.
+        submit = sa.and_(j.c.state == "queued", j.c.cancel_requested.is_(False))
         result = conn.execute(
             j.update()
             .where(j.c.id.in_(due.scalar_subquery()))
@@ -425,10 +429,18 @@ class Engine:
                 lease_owner=self.worker_id,
                 lease_expires_at=t + self.settings.lease_seconds,
                 attempts=j.c.attempts + 1,
+                state=sa.case((submit, "submitting"), else_=j.c.state),
+                submits=sa.case((submit, j.c.submits + 1), else_=j.c.submits),
+                intent_id=sa.case((submit, sa.null()), else_=j.c.intent_id),
             )
             .returning(*j.c)
         )
-        return dbm.rows(result)
+        claimed = dbm.rows(result)
+        for row in claimed:
+            if row["state"] == "submitting":
+                data = {"provider": row["provider"], "chain_index": row["chain_index"]}
+                add_event(conn, row["id"], "job.submitting", data)
+        return claimed
 
     async def _heartbeat(self) -> None:
         while not self._stopping:
@@ -454,7 +466,7 @@ class Engine:
             if row["cancel_requested"] and kind != "cancelling":
                 kind = "cancelling"
             step = {
-                "queued": self._submit,
+                "submitting": self._submit,  # the claim moved the queued row here
                 "in_progress": self._poll,
                 "fetching": self._fetch,
                 "cancelling": self._cancel,
@@ -552,19 +564,9 @@ class Engine:
     async def _submit(self, row: dict[str, Any]) -> None:
         job_id = row["id"]
         chain = self.chain(row)
-        index = row["chain_index"]
-        config = chain[index]
+        config = chain[row["chain_index"]]
         request = self.request(row)
-        moved = await self.db.run(
-            lambda c: self._write(
-                c,
-                job_id,
-                {"state": "submitting", "provider": config.provider, "submits": row["submits"] + 1},
-                ("job.submitting", {"provider": config.provider, "chain_index": index}),
-            )
-        )
-        if not moved:
-            return
+        # The claim already moved the row to `submitting` (one commit, before the send).
         token = current_job.set(job_id)
         hook = (
             webhook_url_for(self.settings.public_url, config.provider, job_id)
@@ -622,6 +624,7 @@ class Engine:
                 job_id,
                 {
                     "state": "queued",
+                    "provider": chain[nxt].provider,
                     "chain_index": nxt,
                     "next_poll_at": dbm.now(),
                     "lease_owner": None,
@@ -795,7 +798,11 @@ class Engine:
 
 
 def add_event(conn: Connection, job_id: str, type_: str, data: dict[str, Any]) -> int:
-    """Append one event to a job's feed (same transaction as the row change)."""
+    """Append one event to a job's feed (same transaction as the row change).
+
+    The job's row is locked first (``FOR UPDATE`` on PostgreSQL; SQLite's ``BEGIN
+    IMMEDIATE`` already serialises writers), so two writers never pick the same ``seq``."""
+    conn.execute(sa.select(dbm.jobs.c.id).where(dbm.jobs.c.id == job_id).with_for_update())
     seq = conn.execute(
         sa.select(sa.func.coalesce(sa.func.max(dbm.job_events.c.seq), 0)).where(
             dbm.job_events.c.job_id == job_id
