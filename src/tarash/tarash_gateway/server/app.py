@@ -51,6 +51,8 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
     """The gateway app (its workers start with the app's lifespan)."""
     if master_key:
         register_secret(master_key)  # never in a log line
+    if settings.replicate_webhook_secret is not None:
+        register_secret(settings.replicate_webhook_secret.get_secret_value())
     db = dbm.Database(settings.db_url())
     results = ResultStore(settings.results_path())
 
