@@ -148,11 +148,32 @@ def test_listen_wakes_on_a_new_job_and_on_events(postgres_url: str) -> None:
         deadline = time.monotonic() + 5
         while not jobs and time.monotonic() < deadline:
             await asyncio.sleep(0.02)
+        # The listening session dies (a failover, an admin): it reconnects and listens again.
+        killed = await asyncio.to_thread(
+            db.run_sync,
+            lambda c: c.execute(
+                sa.text(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE query LIKE 'LISTEN%' AND pid <> pg_backend_pid()"
+                )
+            ).scalar_one(),
+        )
+        assert killed == 1
+        deadline = time.monotonic() + 10
+        while listener.connected.is_set() and time.monotonic() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.wait_for(listener.connected.wait(), 10)
+        work.clear()
+        await asyncio.to_thread(
+            db.run_sync,
+            lambda c: c.execute(sa.text("UPDATE tarash_jobs SET next_poll_at = 0")),
+        )
+        await asyncio.wait_for(work.wait(), 5)  # released due again: notified again
         task.cancel()
         return listener.received, jobs
 
     received, jobs = asyncio.run(main())
-    assert received >= 2 and jobs == ["job_00000000"], (received, jobs, JOB_CHANNEL)
+    assert received >= 3 and jobs == ["job_00000000"], (received, jobs, JOB_CHANNEL)
     db.close()
 
 
