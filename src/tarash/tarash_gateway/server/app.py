@@ -25,6 +25,8 @@ from tarash.tarash_gateway.server.config import ServerSettings
 from tarash.tarash_gateway.server.metrics import Metrics
 from tarash.tarash_gateway.server.routes import ApiError, router
 from tarash.tarash_gateway.server.webhooks import Webhooks
+from tarash.tarash_gateway.server.webhooks_in import FalKeys
+from tarash.tarash_gateway.server.webhooks_in import router as provider_webhooks_router
 from tarash.tarash_gateway.server.workers import Engine, ResultStore
 
 __all__ = ["OpenBindError", "create_app", "is_loopback", "serve"]
@@ -52,6 +54,8 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
     set_server_mode(True)  # the library refuses local-file media inputs in this process
     if master_key:
         register_secret(master_key)  # never in a log line
+    if settings.replicate_webhook_secret is not None:
+        register_secret(settings.replicate_webhook_secret.get_secret_value())
     db = dbm.Database(settings.db_url())
     results = ResultStore(settings.results_path())
 
@@ -74,6 +78,7 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
         state.webhooks = webhooks
         state.engine = engine
         state.url_secret = url_secret
+        state.fal_keys = FalKeys(settings.fal_jwks_url)
         await engine.start()
         try:
             yield
@@ -83,6 +88,7 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
 
     app = FastAPI(title="tarash gateway", lifespan=lifespan, docs_url=None, redoc_url=None)
     app.include_router(router)
+    app.include_router(provider_webhooks_router)
 
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:

@@ -130,6 +130,12 @@ class ServerSettings(BaseModel):
     allow_private_urls: bool = False
     """Accept media and webhook URLs on private addresses (trusted networks and tests only)."""
     idle_wakeup: float = Field(default=0.25, gt=0, description="Backstop poll of the jobs table.")
+    public_url: str | None = Field(default=None, pattern=r"^https?://")
+    """Where providers can reach this gateway; set → fal/Replicate are asked for webhooks."""
+    fal_jwks_url: str = "https://rest.alpha.fal.ai/.well-known/jwks.json"
+    """fal's webhook signing keys (docs.fal.ai/model-apis/model-endpoints/webhooks, 2026-12-04)."""
+    replicate_webhook_secret: SecretStr | None = None
+    """``whsec_…`` from Replicate's ``GET /v1/webhooks/default/secret``."""
     models: dict[str, ModelAlias] = Field(default_factory=dict)
     providers: dict[str, ProviderTable] = Field(default_factory=dict)
 

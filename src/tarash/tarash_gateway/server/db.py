@@ -168,8 +168,18 @@ def _migration_1(conn: Connection) -> None:
     )
 
 
+def _migration_2(conn: Connection) -> None:
+    from tarash.tarash_gateway.server.pg import install_notify_triggers
+
+    install_notify_triggers(conn)  # PostgreSQL: NOTIFY on due jobs and new events
+    from tarash.tarash_gateway.server.webhooks_in import provider_events
+
+    provider_events.create(conn, checkfirst=True)  # inbound webhook dedupe
+
+
 MIGRATIONS: list[tuple[int, str, Callable[[Connection], None]]] = [
     (1, "jobs, keys, events, idempotency, webhooks", _migration_1),
+    (2, "LISTEN/NOTIFY triggers, provider webhook dedupe", _migration_2),
 ]
 
 
@@ -177,11 +187,15 @@ class Database:
     """One engine and the queries the server runs (each in its own transaction)."""
 
     def __init__(self, url: str) -> None:
+        url = sqlalchemy_url(url)
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
         if self.is_sqlite:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            # Every DB thread may hold one connection; a little headroom for startup.
+            kwargs.update(pool_size=8, max_overflow=4, pool_pre_ping=True)
         self.engine: Engine = sa.create_engine(url, **kwargs)
         if self.is_sqlite:
             sa.event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -235,6 +249,14 @@ class Database:
                 sa.select(meta_table.c.value).where(meta_table.c.name == name)
             ).scalar_one()
         return str(value)
+
+
+def sqlalchemy_url(url: str) -> str:
+    """``postgresql://…`` (the libpq form users type) → SQLAlchemy's psycopg 3 dialect."""
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url.removeprefix(prefix)
+    return url
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:

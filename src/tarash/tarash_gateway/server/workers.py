@@ -65,6 +65,9 @@ from tarash.tarash_gateway.models import (
 from tarash.tarash_gateway.server import db as dbm
 from tarash.tarash_gateway.server.config import ServerSettings
 from tarash.tarash_gateway.server.metrics import Metrics
+from tarash.tarash_gateway.server.webhooks_in import PROVIDERS as WEBHOOK_PROVIDERS
+from tarash.tarash_gateway.server.webhooks_in import webhook_url_for
+from tarash.tarash_gateway.webhook_hint import provider_webhook_url
 
 __all__ = ["REQUEST_TYPES", "Engine", "current_job"]
 
@@ -308,6 +311,11 @@ class Engine:
             asyncio.create_task(self._heartbeat(), name="tarash-heartbeat"),
             asyncio.create_task(self.webhooks.run(self), name="tarash-webhooks"),
         ]
+        if not self.db.is_sqlite:  # many instances: wake on NOTIFY, poll as the backstop
+            from tarash.tarash_gateway.server.pg import Listener
+
+            self.listener = Listener(self.db.url, self.notifier.work.set, self.notifier.job_changed)
+            self._tasks.append(asyncio.create_task(self.listener.run(), name="tarash-listen"))
 
     async def stop(self, grace: float = 10.0) -> None:
         """Stop claiming; let running steps finish for ``grace`` seconds, then cancel them.
@@ -560,6 +568,12 @@ class Engine:
         request = self.request(row)
         # The claim already moved the row to `submitting` (one commit, before the send).
         token = current_job.set(job_id)
+        hook = (
+            webhook_url_for(self.settings.public_url, config.provider, job_id)
+            if self.settings.public_url and config.provider in WEBHOOK_PROVIDERS
+            else None
+        )
+        hook_token = provider_webhook_url.set(hook)
         try:
             outcome = await submit_job_async(config, request)
         except TarashException as exc:
@@ -569,6 +583,7 @@ class Engine:
             return
         finally:
             current_job.reset(token)
+            provider_webhook_url.reset(hook_token)
         if isinstance(outcome, JobRef):
             ref = outcome.to_json()
             due = dbm.now() + self.settings.poll_min

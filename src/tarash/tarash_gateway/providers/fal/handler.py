@@ -48,6 +48,7 @@ import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
+from urllib.parse import urlencode
 
 from tarash.tarash_gateway._secrets import register_secret
 from tarash.tarash_gateway.catalog import as_model_unavailable
@@ -100,6 +101,7 @@ from tarash.tarash_gateway.providers.fal.session import (
     parse_json,
 )
 from tarash.tarash_gateway.providers.field_mappers import FieldMapper, match_model_key
+from tarash.tarash_gateway.webhook_hint import provider_webhook_url
 
 __all__ = ["FalProviderHandler"]
 
@@ -298,9 +300,13 @@ class FalProviderHandler(BaseProviderHandler):
             headers["X-Fal-Queue-Priority"] = session.settings.priority
         if session.settings.start_timeout:
             headers["X-Fal-Request-Timeout"] = f"{session.settings.start_timeout:g}"
+        submit_url = session.endpoints.submit_url(ctx.model)
+        hook = provider_webhook_url.get()
+        if hook:  # docs.fal.ai/model-apis/model-endpoints/webhooks (2026-12-04): fal_webhook=
+            submit_url += ("&" if "?" in submit_url else "?") + urlencode({"fal_webhook": hook})
         response = await session.request(
             "POST",
-            session.endpoints.submit_url(ctx.model),
+            submit_url,
             json_body=payload,
             headers=headers,
             timeout=ctx.http_timeout(),

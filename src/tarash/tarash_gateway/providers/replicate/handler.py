@@ -68,6 +68,7 @@ from tarash.tarash_gateway.providers.replicate.field_mappings import (
     GENERIC_IMAGE_MAPPERS,
     GENERIC_VIDEO_MAPPERS,
 )
+from tarash.tarash_gateway.webhook_hint import provider_webhook_url
 
 if TYPE_CHECKING:
     import httpx
@@ -335,6 +336,10 @@ class ReplicateProviderHandler(BaseProviderHandler):
         wait = self._wait(ctx, options)
         if wait:
             params["wait"] = wait
+        hook = provider_webhook_url.get()
+        if hook:  # replicate 1.0.7 PredictionCreateParams: webhook, webhook_events_filter
+            params["webhook"] = hook
+            params["webhook_events_filter"] = ["completed"]
         if kind == "model":
             # models.predictions keeps `wait`; predictions.create(model=...) drops it (SDK bug).
             prediction = await client.models.predictions.async_create(
