@@ -256,3 +256,25 @@ async def test_a_cancel_while_the_accepted_job_is_recorded_still_cancels_upstrea
     assert scripted.cancels == 1  # the job was given up upstream, not orphaned
     records = [r for r in store._records.values() if r.job is not None]
     assert [(r.job.provider_request_id, r.state) for r in records] == [("job-1", "cancelled")]
+
+
+async def test_a_cancel_during_the_accepted_progress_callback_still_cancels_upstream(
+    scripted: Scripted, store: MemoryJobStore
+) -> None:
+    in_callback = asyncio.Event()
+
+    async def slow_callback(update: Any) -> None:
+        if update.status == "queued" and update.job is not None:
+            in_callback.set()
+            await asyncio.sleep(3600)  # the caller is cancelled right here
+
+    task = asyncio.ensure_future(
+        generate_video_async(cfg(timeout=30), REQ, on_progress=slow_callback)
+    )
+    await in_callback.wait()
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert scripted.cancels == 1
+    records = [r for r in store._records.values() if r.job is not None]
+    assert [r.state for r in records] == ["cancelled"]

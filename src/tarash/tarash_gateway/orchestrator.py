@@ -827,8 +827,7 @@ async def _step_attempt(
             {"request_id": ctx.request_id, "job": job.model_dump(mode="json")},
             _LOG,
         )
-    await progress.observe(ctx, job, JobStatus(state="queued"))
-    return await _wait(plan.handler, ctx, job, progress)
+    return await _wait(plan.handler, ctx, job, progress, announce=True)
 
 
 # ---------------------------------------------------------------------------- wait
@@ -854,7 +853,12 @@ async def _store_write(job: JobRef, state: str, error: str | None = None) -> Non
 
 
 async def _wait(
-    handler: StepHandler, ctx: AttemptContext, job: JobRef, progress: _Progress
+    handler: StepHandler,
+    ctx: AttemptContext,
+    job: JobRef,
+    progress: _Progress,
+    *,
+    announce: bool = False,
 ) -> BaseGenerationResponse:
     """Observe ``job`` until it finishes, then fetch its result.
 
@@ -867,6 +871,8 @@ async def _wait(
     paid job running unnoticed.
     """
     try:
+        if announce:  # inside the guard: a cancel during the callback still gives the job up
+            await progress.observe(ctx, job, JobStatus(state="queued"))
         async with asyncio.timeout(ctx.remaining()):
             final = await _observe(handler, ctx, job, progress)
     except (TimeoutError, _PollBudgetExceeded) as exc:
