@@ -125,13 +125,20 @@ class TarashException(Exception):
         job: JobRef | None = None,
         request_id: str | None = None,
         execution_metadata: ExecutionMetadata | None = None,
+        job_may_still_run: bool = False,
     ) -> Self:
         """The one way the gateway adds context after construction.
 
         ``job`` and ``request_id`` fill in only what is still unknown (the innermost
         knowledge wins); ``execution_metadata`` always replaces (the outermost call
-        knows every attempt). Returns the exception, for ``raise exc.attach(...)``.
+        knows every attempt). ``job_may_still_run``: the error ended the wait for a job
+        the provider accepted and did not confirm cancelled (or that finished and was
+        not fetched) — submitting to this config again could pay twice, so
+        ``retry_same_config`` becomes False. Returns the exception, for
+        ``raise exc.attach(...)``.
         """
+        if job_may_still_run:
+            self.retry_same_config = False
         if job is not None and self.job is None:
             self.job = job
         if request_id and not self.request_id:

@@ -893,7 +893,7 @@ async def _wait(
             job.provider_request_id,
             timeout_seconds=ctx.config.timeout,
             cancelled_upstream=cancelled,
-        ).attach(job=None if cancelled else job) from None
+        ).attach(job=None if cancelled else job, job_may_still_run=not cancelled) from None
     except BaseException as exc:
         caller = isinstance(exc, asyncio.CancelledError)
         reason = "cancelled by the caller" if caller else str(exc)
@@ -901,7 +901,7 @@ async def _wait(
         if isinstance(outcome, BaseGenerationResponse):
             return outcome
         if isinstance(exc, TarashException):
-            exc.attach(job=job, request_id=job.provider_request_id)
+            exc.attach(job=job, request_id=job.provider_request_id, job_may_still_run=not outcome)
         raise
 
     if final.state == "completed":
@@ -962,7 +962,8 @@ async def _give_up(
         return False  # _fetch_result left it as result_pending
 
 
-_RESULT_TRIES = 3
+_RESULT_TRIES = 6
+"""Fetches of a finished job's result before giving up (backoff 0.5, 1, 2, 4, 8 s)."""
 
 
 async def _fetch_result(
@@ -988,8 +989,10 @@ async def _fetch_result(
             return response
         if not error.retryable or attempt == _RESULT_TRIES:
             await _store_write(job, "result_pending", redact_text(str(error)))
-            raise error.attach(job=job, request_id=job.provider_request_id)
-        await asyncio.sleep(min(0.5 * attempt, max(0.0, ctx.remaining())))
+            # Finished and paid: kept fetchable (wait_for_job), never submitted again here.
+            raise error.attach(job=job, request_id=job.provider_request_id, job_may_still_run=True)
+        pause = max(0.5 * 2 ** (attempt - 1), error.retry_after or 0.0)
+        await asyncio.sleep(min(pause, 8.0, max(0.1, ctx.remaining())))
     raise AssertionError("unreachable")  # pragma: no cover
 
 
