@@ -406,3 +406,19 @@ async def test_a_lost_create_answer_is_reconciled_from_the_video_list(
     assert response.provider == "openai" and response.video
     assert len(openai_emu.jobs) == before + 1  # one job upstream, never a second
     assert openai_emu.count(r"^/v1/videos$", "GET") == 1
+
+
+async def test_cancel_job_of_a_finished_video_does_not_delete_it(
+    openai_emu: OpenAIEmulator,
+) -> None:
+    """The Videos API "cancels" by ``DELETE /videos/{id}``, which removes a finished (paid)
+    video: a finished job is looked at first and kept fetchable."""
+    openai_emu.job_script = JobScript.success(running=0)
+    config = video_config(openai_emu, "sora-2")
+    job = await submit_job_async(config, VideoGenerationRequest(prompt="keep me"))
+    assert isinstance(job, JobRef)
+    deletes = openai_emu.count(r"^/v1/videos/[^/]+$", "DELETE")
+    assert await cancel_job_async(job, config) is False
+    assert openai_emu.count(r"^/v1/videos/[^/]+$", "DELETE") == deletes
+    response = await wait_for_job_async(job, config)
+    assert response.video

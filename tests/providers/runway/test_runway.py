@@ -529,3 +529,33 @@ async def test_sdk_never_retries_on_its_own(runway: RunwayEmulator) -> None:
     assert status.raw["estimatedCost"] == {"credits": 50}
     assert await cancel_job_async(job, config) is True
     assert runway.last(r"^/v1/tasks/", "DELETE").status == 204
+
+
+# ----------------------------------------------------------------------------- exactly once
+
+
+async def test_cancel_job_of_a_finished_task_does_not_delete_it(runway: RunwayEmulator) -> None:
+    """Runway cancels *and deletes* by ``DELETE /v1/tasks/{id}``: a finished (paid) task is
+    looked at first and kept, so its output can still be fetched."""
+    runway.job_script = JobScript.success(running=0.01)
+    config = video_config(runway)
+    job = await submit_job_async(config, VideoGenerationRequest(prompt="p"))
+    assert isinstance(job, JobRef)
+    time.sleep(0.3)
+    assert await cancel_job_async(job, config) is False
+    assert runway.count(r"^/v1/tasks/", "DELETE") == 0
+    response = await wait_for_job_async(job, config)
+    assert response.video
+
+
+async def test_cancel_of_an_unknown_task_is_not_a_confirmed_cancel(runway: RunwayEmulator) -> None:
+    config = video_config(runway)
+    job = JobRef(
+        provider="runway",
+        model="gen4.5",
+        operation="video",
+        provider_request_id="00000000-0000-0000-0000-000000000000",
+        request_id="tg_x",
+        base_url=runway.base_url,
+    )
+    assert await cancel_job_async(job, config) is False
