@@ -404,3 +404,15 @@ def test_every_entry_has_provenance_and_a_consistent_lifecycle(provider: str) ->
             apis = (item.api,) if item.api else (None, "gemini", "vertex")
             targets = [lookup(provider, item.replacement, api) for api in apis]
             assert any(t is not None and t.status() != "retired" for t in targets), item.model
+
+
+def test_cartesia_languages_are_the_sdk_literal() -> None:
+    pytest.importorskip("cartesia")
+    import typing
+
+    from cartesia.types import supported_language
+
+    from tarash.tarash_gateway.providers.cartesia.catalog import SONIC3_LANGUAGES
+
+    literal = typing.get_args(supported_language._SupportedLanguage)
+    assert list(SONIC3_LANGUAGES) == list(literal)

@@ -11,7 +11,8 @@ provider echoes back in an error body never reaches logs or tracebacks.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Self
+from types import EllipsisType
+from typing import TYPE_CHECKING, Any, ClassVar, Self
 
 from tarash.tarash_gateway._secrets import redact_text, scrub_secrets
 
@@ -220,7 +221,13 @@ class HTTPError(TarashException):
     """The provider answered with an HTTP error status.
 
     Retryable for 408, 409, 425, 429 and 5xx unless the provider says otherwise.
+    Subclasses set ``default_status_code`` (used when no status is passed) and, with
+    ``status_decides = False``, take ``retryable`` from ``default_retryable`` instead of
+    from the status.
     """
+
+    default_status_code: ClassVar[int | None] = None
+    status_decides: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -229,14 +236,15 @@ class HTTPError(TarashException):
         model: str | None = None,
         request_id: str | None = None,
         raw_response: Any = None,
-        status_code: int | None = None,
+        status_code: int | None | EllipsisType = ...,
         *,
         retryable: bool | None = None,
         retry_after: float | None = None,
         retry_same_config: bool | None = None,
     ) -> None:
-        if retryable is None and status_code is not None:
-            retryable = is_retryable_status(status_code)
+        code = self.default_status_code if status_code is ... else status_code
+        if retryable is None and self.status_decides and code is not None:
+            retryable = is_retryable_status(code)
         super().__init__(
             message,
             provider,
@@ -248,7 +256,7 @@ class HTTPError(TarashException):
             retry_same_config=retry_same_config,
             request_sent=True,  # the provider answered
         )
-        self.status_code = status_code
+        self.status_code = code
 
     def _context(self) -> str:
         base = super()._context()
@@ -258,57 +266,17 @@ class HTTPError(TarashException):
 class AuthenticationError(HTTPError):
     """The API key was missing, invalid or lacks permission (401/403). Never retried."""
 
-    def __init__(
-        self,
-        message: str,
-        provider: str | None = None,
-        model: str | None = None,
-        request_id: str | None = None,
-        raw_response: Any = None,
-        status_code: int | None = 401,
-        *,
-        retryable: bool | None = False,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            provider,
-            model,
-            request_id,
-            raw_response,
-            status_code,
-            retryable=retryable,
-            retry_after=retry_after,
-        )
+    default_status_code = 401
+    status_decides = False
+    default_retryable = False
 
 
 class RateLimitError(HTTPError):
     """429 Too Many Requests (or the provider's equivalent); retried after ``retry_after``."""
 
-    def __init__(
-        self,
-        message: str,
-        provider: str | None = None,
-        model: str | None = None,
-        request_id: str | None = None,
-        raw_response: Any = None,
-        status_code: int | None = 429,
-        *,
-        retryable: bool | None = True,
-        retry_after: float | None = None,
-        retry_same_config: bool | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            provider,
-            model,
-            request_id,
-            raw_response,
-            status_code,
-            retryable=retryable,
-            retry_after=retry_after,
-            retry_same_config=retry_same_config,
-        )
+    default_status_code = 429
+    status_decides = False
+    default_retryable = True
 
 
 class HTTPConnectionError(TarashException):
@@ -429,26 +397,7 @@ class ModelUnavailableError(HTTPError):
     """The provider answered that the model does not exist, was sunset or is not served
     in this region / API. Falls back to the next config at once (no same-config retry)."""
 
-    def __init__(
-        self,
-        message: str,
-        provider: str | None = None,
-        model: str | None = None,
-        request_id: str | None = None,
-        raw_response: Any = None,
-        status_code: int | None = 404,
-        *,
-        retryable: bool | None = True,
-        retry_after: float | None = None,
-    ) -> None:
-        super().__init__(
-            message,
-            provider,
-            model,
-            request_id,
-            raw_response,
-            status_code,
-            retryable=retryable,
-            retry_after=retry_after,
-        )
-        self.retry_same_config = False
+    default_status_code = 404
+    status_decides = False
+    default_retryable = True
+    default_retry_same_config = False

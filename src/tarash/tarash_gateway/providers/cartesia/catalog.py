@@ -22,17 +22,17 @@ SUNSET = "2026-06-01"
 SAMPLE_RATES = (8000, 16000, 22050, 24000, 44100, 48000)
 CONTAINERS = ("mp3", "wav", "raw")
 ENCODINGS = ("pcm_s16le", "pcm_f32le", "pcm_mulaw", "pcm_alaw")
-SONIC3_LANGUAGES = [
+SONIC3_LANGUAGES = [  # the SDK's SupportedLanguage literal (cartesia/types/supported_language.py)
     "en",
+    "fr",
     "de",
     "es",
-    "fr",
-    "ja",
     "pt",
     "zh",
+    "ja",
     "hi",
-    "ko",
     "it",
+    "ko",
     "nl",
     "pl",
     "ru",
@@ -65,6 +65,8 @@ SONIC3_LANGUAGES = [
     "ml",
     "mr",
     "pa",
+    "or",
+    "ur",
 ]
 """sonic-3 languages (Cartesia older-models page, sonic-3-2026-01-12 row)."""
 

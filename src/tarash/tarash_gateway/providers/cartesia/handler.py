@@ -58,6 +58,7 @@ from tarash.tarash_gateway.models import (
     TTSRequest,
 )
 from tarash.tarash_gateway.providers.base import AttemptContext, BaseProviderHandler, Prepared
+from tarash.tarash_gateway.providers.cartesia.catalog import SONIC3_LANGUAGES
 
 if TYPE_CHECKING:
     from cartesia import AsyncCartesia
@@ -91,54 +92,7 @@ _NO_GENCONFIG_MODEL = re.compile(
     r"(-\d{4}-\d{2}-\d{2})?$"
 )
 _MODEL_SPEEDS = ("slow", "normal", "fast")
-_LANGUAGES = frozenset(
-    [
-        "en",
-        "fr",
-        "de",
-        "es",
-        "pt",
-        "zh",
-        "ja",
-        "hi",
-        "it",
-        "ko",
-        "nl",
-        "pl",
-        "ru",
-        "sv",
-        "tr",
-        "tl",
-        "bg",
-        "ro",
-        "ar",
-        "cs",
-        "el",
-        "fi",
-        "hr",
-        "ms",
-        "sk",
-        "da",
-        "ta",
-        "uk",
-        "hu",
-        "no",
-        "vi",
-        "bn",
-        "th",
-        "he",
-        "ka",
-        "id",
-        "te",
-        "gu",
-        "kn",
-        "ml",
-        "mr",
-        "pa",
-        "or",
-        "ur",
-    ]
-)
+_LANGUAGES = frozenset(SONIC3_LANGUAGES)
 _GENERATION_RANGES = {"volume": (0.5, 2.0), "speed": (0.6, 1.5)}
 _TTS_SDK_PARAMS = frozenset({"pronunciation_dict_id", "speed", "locale", "normalization", "save"})
 _OVERRIDABLE = ("voice_id", "output_format", "language_code")
