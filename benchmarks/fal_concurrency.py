@@ -154,7 +154,8 @@ def worker(kind: str, base_url: str, n: int) -> None:
 # ============================================================================ parent side
 
 
-def _start_emulator(job_seconds: float) -> tuple[subprocess.Popen[str], str]:
+def _start_emulator(job_seconds: float, *extra: str) -> tuple[subprocess.Popen[str], str]:
+    """The fal emulator in its own process (``extra``: more of its command-line flags)."""
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -164,6 +165,7 @@ def _start_emulator(job_seconds: float) -> tuple[subprocess.Popen[str], str]:
             "0",
             "--job-seconds",
             str(job_seconds),
+            *extra,
         ],
         cwd=ROOT,
         stdout=subprocess.PIPE,

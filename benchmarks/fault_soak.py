@@ -34,56 +34,27 @@ from __future__ import annotations
 import argparse
 import asyncio
 import collections
-import json
-import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "src")]
 
+from benchmarks import fal_concurrency  # noqa: E402 - the emulator process helpers
+
 MODEL = "fal-ai/veo3.1/fast"
 HELD = ("held", "silent")
 
 
 def _start_emulator(rate: float, seed: int, hold: float, job_seconds: float) -> tuple[Any, str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "tests.emulators.fal",
-            "--port",
-            "0",
-            "--job-seconds",
-            str(job_seconds),
-            "--fault-rate",
-            str(rate),
-            "--fault-seed",
-            str(seed),
-            "--fault-hold",
-            str(hold),
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{ROOT / 'src'}"},
+    """The fal emulator with seeded chaos on every endpoint."""
+    return fal_concurrency._start_emulator(
+        job_seconds,
+        *("--fault-rate", str(rate), "--fault-seed", str(seed), "--fault-hold", str(hold)),
     )
-    assert proc.stdout is not None
-    line = proc.stdout.readline().strip()
-    if not line.startswith("http://127.0.0.1:"):
-        proc.kill()
-        raise RuntimeError(f"emulator did not start: {line!r}")
-    return proc, line
-
-
-def _stats(base_url: str) -> dict[str, Any]:
-    with urllib.request.urlopen(base_url + "/__admin__/stats", timeout=60) as response:
-        data: dict[str, Any] = json.loads(response.read())
-        return data
 
 
 async def _scenario(
@@ -214,7 +185,7 @@ def main(argv: list[str] | None = None) -> None:
             started = time.monotonic()
             records, outcomes = asyncio.run(_scenario(base_url, args.n, fallback, args.timeout))
             elapsed = time.monotonic() - started
-            row = _analyse(_stats(base_url), records, outcomes)
+            row = _analyse(fal_concurrency._stats(base_url), records, outcomes)
             row["wall seconds"] = round(elapsed, 1)
             rows.append(("fal → mock" if fallback else "fal only", row))
         finally:
