@@ -1,5 +1,7 @@
 """``tarash providers`` and ``tarash models``: what is installed, configured and accepted."""
 
+from __future__ import annotations
+
 import json
 import os
 from typing import Annotated, Any
@@ -7,8 +9,6 @@ from typing import Annotated, Any
 import typer
 from rich.text import Text
 
-from tarash.tarash_gateway.api import get_provider_field_mapping
-from tarash.tarash_gateway.catalog import entries as catalog_entries
 from tarash.tarash_gateway.cli._display import Output
 from tarash.tarash_gateway.cli._errors import CliError, option_for_field
 from tarash.tarash_gateway.cli._options import ConfigOpt, JsonOpt
@@ -22,8 +22,6 @@ from tarash.tarash_gateway.cli._settings import (
     mock_forced,
     provider_status,
 )
-from tarash.tarash_gateway.providers.field_mappers import describe_field_mappers
-from tarash.tarash_gateway.registry import list_providers
 
 __all__ = ["models", "providers"]
 
@@ -40,6 +38,8 @@ def providers(
     out = Output(json_mode=json_out)
 
     def body() -> None:
+        from tarash.tarash_gateway.registry import list_providers
+
         setup(out)
         settings = load_settings(config, warn=out.warning)
         statuses = [provider_status(name, settings) for name in list_providers()]
@@ -154,6 +154,10 @@ def models(
     out = Output(json_mode=json_out)
 
     def body() -> None:
+        from tarash.tarash_gateway.catalog import entries as catalog_entries
+        from tarash.tarash_gateway.providers.field_mappers import describe_field_mappers
+        from tarash.tarash_gateway.registry import get_provider_field_mapping, list_providers
+
         setup(out)
         settings = load_settings(config, warn=out.warning)
         names = [canonical_provider(provider, option="PROVIDER")] if provider else list_providers()

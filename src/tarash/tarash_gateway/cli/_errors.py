@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
-
-from pydantic import ValidationError as PydanticValidationError
+from typing import TYPE_CHECKING, Any
 
 from tarash.tarash_gateway._secrets import redact_text
 from tarash.tarash_gateway.exceptions import (
@@ -23,7 +21,9 @@ from tarash.tarash_gateway.exceptions import (
     TarashTimeoutError,
     ValidationError,
 )
-from tarash.tarash_gateway.media import MediaTooLargeError
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError as PydanticValidationError
 
 __all__ = [
     "EXIT_AUTH",
@@ -261,6 +261,11 @@ def _attempt_summary(exc: TarashException) -> str:
 
 def describe_error(exc: BaseException, operation: str | None = None) -> ErrorReport:
     """Exit code, one-line message and JSON details of ``exc``."""
+    # imported here: a failure is where they are needed, not ``tarash --help``
+    from pydantic import ValidationError as PydanticValidationError
+
+    from tarash.tarash_gateway.media import MediaTooLargeError
+
     if isinstance(exc, CliError):
         return ErrorReport(exc.exit_code, one_line(exc.message), exc.kind, dict(exc.details))
     if isinstance(exc, PydanticValidationError):

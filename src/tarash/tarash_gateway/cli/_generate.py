@@ -1,23 +1,20 @@
-"""``tarash video | image | tts | sts``: build the request, run the chain, save the result."""
+"""``tarash video | image | tts | sts``: build the request, run the chain, save the result.
+
+The library (api, models, jobs) and pydantic are imported when a command runs, not when
+the module is imported, so ``tarash --help`` stays fast.
+"""
+
+from __future__ import annotations
 
 import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from pydantic import SecretStr
-from pydantic import ValidationError as PydanticValidationError
 from rich.text import Text
 
-from tarash.tarash_gateway.api import (
-    generate_image,
-    generate_sts,
-    generate_tts,
-    generate_video,
-    submit_job,
-)
 from tarash.tarash_gateway.cli._display import Output
 from tarash.tarash_gateway.cli._errors import CliError, describe_error
 from tarash.tarash_gateway.cli._options import (
@@ -49,7 +46,6 @@ from tarash.tarash_gateway.cli._options import (
     VoiceSettingsOpt,
     common_options_from,
 )
-from tarash.tarash_gateway.cli._results import check_output_target
 from tarash.tarash_gateway.cli._runner import (
     guarded,
     jobs_db_choice,
@@ -57,41 +53,43 @@ from tarash.tarash_gateway.cli._runner import (
     report_result,
     setup,
 )
-from tarash.tarash_gateway.cli._select import Selector
 from tarash.tarash_gateway.cli._settings import (
     CATALOG,
-    CliSettings,
     Operation,
     load_settings,
     provider_status,
 )
-from tarash.tarash_gateway.jobs import JobRef
-from tarash.tarash_gateway.models import (
-    BaseGenerationConfig,
-    BaseGenerationRequest,
-    ImageGenerationRequest,
-    STSRequest,
-    TTSRequest,
-    VideoGenerationRequest,
-)
-from tarash.tarash_gateway.registry import list_providers
+
+if TYPE_CHECKING:
+    from tarash.tarash_gateway.cli._config import CliSettings
+    from tarash.tarash_gateway.jobs import JobRef
+    from tarash.tarash_gateway.models import BaseGenerationConfig, BaseGenerationRequest
 
 __all__ = ["image", "sts", "tts", "video"]
 
-_REQUEST_TYPES: dict[str, type[BaseGenerationRequest]] = {
-    "video": VideoGenerationRequest,
-    "image": ImageGenerationRequest,
-    "tts": TTSRequest,
-    "sts": STSRequest,
-}
+
+def _request_type(operation: str) -> type[BaseGenerationRequest]:
+    from tarash.tarash_gateway import models
+
+    types: dict[str, type[BaseGenerationRequest]] = {
+        "video": models.VideoGenerationRequest,
+        "image": models.ImageGenerationRequest,
+        "tts": models.TTSRequest,
+        "sts": models.STSRequest,
+    }
+    return types[operation]
 
 
-_GENERATORS: dict[str, Callable[..., Any]] = {
-    "video": generate_video,
-    "image": generate_image,
-    "tts": generate_tts,
-    "sts": generate_sts,
-}
+def _generator(operation: str) -> Callable[..., Any]:
+    from tarash.tarash_gateway import api
+
+    generators: dict[str, Callable[..., Any]] = {
+        "video": api.generate_video,
+        "image": api.generate_image,
+        "tts": api.generate_tts,
+        "sts": api.generate_sts,
+    }
+    return generators[operation]
 
 
 _IMAGE_ROLES = ("reference", "first_frame", "last_frame", "asset", "style")
@@ -127,6 +125,8 @@ def _parse_params(items: Sequence[str]) -> tuple[dict[str, Any], dict[str, dict[
     """``--param k=v`` → extra_params; ``--param fal.k=v`` → provider_options['fal']."""
     extra: dict[str, Any] = {}
     per_provider: dict[str, dict[str, Any]] = {}
+    from tarash.tarash_gateway.registry import list_providers
+
     known = set(list_providers()) | set(CATALOG)
     for item in items:
         key, sep, text = item.partition("=")
@@ -184,6 +184,8 @@ def _image_arg(value: str, role: str | None = None) -> dict[str, Any]:
 def _build_request(
     operation: str, fields: dict[str, Any], params: list[str]
 ) -> BaseGenerationRequest:
+    from pydantic import ValidationError as PydanticValidationError
+
     extra, per_provider = _parse_params(params)
     data = {k: v for k, v in fields.items() if v is not None and v != []}
     if extra:
@@ -191,7 +193,7 @@ def _build_request(
     if per_provider:
         data["provider_options"] = per_provider
     try:
-        return _REQUEST_TYPES[operation].model_validate(data)
+        return _request_type(operation).model_validate(data)
     except PydanticValidationError as exc:
         raise CliError(describe_error(exc, operation).message) from None
 
@@ -276,6 +278,8 @@ def _dry_run(
     settings: CliSettings,
 ) -> None:
     """Plan the chain as a real run would (handlers, SDKs, catalog, field mapping) and stop."""
+    from pydantic import SecretStr
+
     from tarash.tarash_gateway.models import OPERATIONS as SPECS
     from tarash.tarash_gateway.orchestrator import plan_chain
 
@@ -329,6 +333,11 @@ def _generate(
     out = Output(quiet=opts.quiet, json_mode=opts.json_mode, debug=opts.debug)
 
     def body() -> None:
+        from tarash.tarash_gateway.api import submit_job
+        from tarash.tarash_gateway.cli._results import check_output_target
+        from tarash.tarash_gateway.cli._select import Selector
+        from tarash.tarash_gateway.jobs import JobRef
+
         setup(out)
         settings = load_settings(opts.config, warn=out.warning)
         collected = fields()
@@ -361,7 +370,7 @@ def _generate(
                 report_result(out, operation, submitted, opts.output)
             return
         with out.progress(f"{config.provider}/{config.model}") as display:
-            response = _GENERATORS[operation](config, request, display)
+            response = _generator(operation)(config, request, display)
         report_result(out, operation, response, opts.output)
 
     guarded(out, operation, body)

@@ -1,16 +1,17 @@
 """``tarash jobs [list | resume | cancel]``: jobs recorded in the SQLite job store."""
 
+from __future__ import annotations
+
 import asyncio
 import json
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
 
-from tarash.tarash_gateway.api import cancel_job, wait_for_job
 from tarash.tarash_gateway.cli._display import Output
 from tarash.tarash_gateway.cli._errors import EXIT_ERROR, CliError
 from tarash.tarash_gateway.cli._options import (
@@ -29,16 +30,17 @@ from tarash.tarash_gateway.cli._runner import (
     report_result,
     setup,
 )
-from tarash.tarash_gateway.cli._select import CONFIG_TYPES, Selector
 from tarash.tarash_gateway.cli._settings import (
     JOBS_DB_ENV,
-    CliSettings,
     load_settings,
     mock_forced,
     provider_status,
 )
-from tarash.tarash_gateway.jobs import JobRecord, JobRef, SQLiteJobStore, utcnow
-from tarash.tarash_gateway.models import BaseGenerationConfig
+
+if TYPE_CHECKING:
+    from tarash.tarash_gateway.cli._config import CliSettings
+    from tarash.tarash_gateway.jobs import JobRecord, JobRef, SQLiteJobStore
+    from tarash.tarash_gateway.models import BaseGenerationConfig
 
 __all__ = ["jobs", "jobs_cancel", "jobs_list", "jobs_resume"]
 
@@ -124,6 +126,8 @@ def _age(since: datetime, now: datetime) -> str:
 
 
 def _job_config(job: JobRef, settings: CliSettings, timeout: float | None) -> BaseGenerationConfig:
+    from tarash.tarash_gateway.cli._select import CONFIG_TYPES
+
     config_type = CONFIG_TYPES[job.operation]
     data: dict[str, Any] = {"provider": job.provider, "model": job.model}
     if job.base_url:
@@ -143,7 +147,7 @@ def _list_jobs(out: Output, jobs_db: str | None, config: str | None) -> None:
     settings = load_settings(config, warn=out.warning)
     path = _store_path(jobs_db, settings)
     records = asyncio.run(open_store(path).pending()) if path.is_file() else []
-    now = utcnow()
+    now = datetime.now(UTC)
     if out.json_mode:
         rows = [
             {
@@ -223,6 +227,9 @@ def jobs_resume(
     out = Output(quiet=quiet, json_mode=json_out, debug=debug)
 
     def body() -> None:
+        from tarash.tarash_gateway.api import wait_for_job
+        from tarash.tarash_gateway.cli._select import Selector
+
         setup(out)
         settings = load_settings(config, warn=out.warning)
         store, path = _need_store(jobs_db, settings)
@@ -249,6 +256,8 @@ def jobs_cancel(
     out = Output(json_mode=json_out)
 
     def body() -> None:
+        from tarash.tarash_gateway.api import cancel_job
+
         setup(out)
         settings = load_settings(config, warn=out.warning)
         store, path = _need_store(jobs_db, settings)

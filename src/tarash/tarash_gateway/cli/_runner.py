@@ -1,4 +1,10 @@
-"""What every command does around its work: set-up, the error guard, results, job store."""
+"""What every command does around its work: set-up, the error guard, results, job store.
+
+The job store, the response models and the result writer are imported when they are
+used, so importing the CLI (``tarash --help``) does not load the library.
+"""
+
+from __future__ import annotations
 
 import json
 import logging
@@ -7,29 +13,23 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from tarash.tarash_gateway._secrets import redact_text
 from tarash.tarash_gateway.cli._display import Output
 from tarash.tarash_gateway.cli._errors import EXIT_ERROR, CliError, describe_error
-from tarash.tarash_gateway.cli._results import (
-    execution_metadata_json,
-    extension_mismatch,
-    media_locations,
-    result_json,
-    save_outputs,
-    summary_lines,
-)
 from tarash.tarash_gateway.cli._settings import (
     JOBS_DB_ENV,
-    CliSettings,
     default_jobs_db_path,
     register_env_secrets,
 )
-from tarash.tarash_gateway.jobs import SQLiteJobStore, set_job_store
-from tarash.tarash_gateway.models import BaseGenerationResponse
+
+if TYPE_CHECKING:
+    from tarash.tarash_gateway.cli._config import CliSettings
+    from tarash.tarash_gateway.jobs import SQLiteJobStore
+    from tarash.tarash_gateway.models import BaseGenerationResponse
 
 __all__ = [
     "guarded",
@@ -94,12 +94,14 @@ def guarded(out: Output, operation: str | None, body: Callable[[], None]) -> Non
                 "exit_code": report.exit_code,
                 **report.details,
             }
+            from tarash.tarash_gateway.cli import _results
+
             meta = getattr(exc, "execution_metadata", None)
             payload = {
                 "ok": False,
                 "operation": operation,
                 "error": error,
-                "execution_metadata": execution_metadata_json(meta),
+                "execution_metadata": _results.execution_metadata_json(meta),
             }
             out.raw(json.dumps(payload, indent=2))
         raise typer.Exit(report.exit_code) from None
@@ -114,13 +116,15 @@ def report_result(
     the request id and the media URLs, and the job stays in the job store as
     ``result_pending`` so ``tarash jobs resume`` fetches it again.
     """
+    from tarash.tarash_gateway.cli import _results
+
     try:
-        files = save_outputs(operation, response, output)
+        files = _results.save_outputs(operation, response, output)
     except OSError as exc:
         raise _unsaved(response, exc) from exc
-    notes = [w for w in (extension_mismatch(p, operation, response) for p in files) if w]
+    notes = [w for w in (_results.extension_mismatch(p, operation, response) for p in files) if w]
     if out.json_mode:
-        payload = result_json(operation, response, files)
+        payload = _results.result_json(operation, response, files)
         payload["warnings"] = [*payload.get("warnings", []), *notes]
         out.raw(json.dumps(payload, indent=2))
         return
@@ -130,7 +134,7 @@ def report_result(
         return
     for warning in [*response.warnings, *notes]:
         out.warning(warning)
-    for line in summary_lines(operation, response, files):
+    for line in _results.summary_lines(operation, response, files):
         out.result_line(line)
 
 
@@ -138,11 +142,12 @@ def _unsaved(response: BaseGenerationResponse, exc: OSError) -> CliError:
     """The error of a generated result that could not be written, keeping it fetchable."""
     import asyncio
 
+    from tarash.tarash_gateway.cli import _results
     from tarash.tarash_gateway.jobs import get_job_store
 
     where = f" {exc.filename}" if exc.filename else ""
     reason = exc.strerror or str(exc)
-    urls = media_locations(response)
+    urls = _results.media_locations(response)
     resumable = False
     try:
         store = get_job_store()
@@ -196,6 +201,8 @@ def jobs_db_path(explicit: str | None, settings: CliSettings) -> Path:
 
 def open_store(path: Path) -> SQLiteJobStore:
     """Open (creating) the SQLite job store and make it the gateway's job store."""
+    from tarash.tarash_gateway.jobs import SQLiteJobStore, set_job_store
+
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         store = SQLiteJobStore(path)

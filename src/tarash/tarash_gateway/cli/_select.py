@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import ValidationError as PydanticValidationError
 
 from tarash.tarash_gateway import catalog
+from tarash.tarash_gateway.cli._config import CliSettings
 from tarash.tarash_gateway.cli._display import Output
 from tarash.tarash_gateway.cli._errors import EXIT_AUTH, CliError, describe_error
 from tarash.tarash_gateway.cli._options import CommonOptions
@@ -19,7 +20,6 @@ from tarash.tarash_gateway.cli._settings import (
     MOCK_FAILURES,
     OPERATIONS,
     PROVIDER_ENV,
-    CliSettings,
     Operation,
     ProviderStatus,
     canonical_provider,

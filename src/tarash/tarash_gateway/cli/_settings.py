@@ -17,15 +17,14 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
-from pydantic import ValidationError as PydanticValidationError
+from typing import TYPE_CHECKING, Any, Literal
 
 from tarash.tarash_gateway._secrets import is_secret_key, register_secret
 from tarash.tarash_gateway.cli._errors import EXIT_USAGE, CliError
 from tarash.tarash_gateway.defaults import DEFAULT_MODELS
-from tarash.tarash_gateway.registry import BUILTIN_PROVIDERS, list_providers, resolve_provider_name
+
+if TYPE_CHECKING:
+    from tarash.tarash_gateway.cli._config import CliSettings
 
 MOCK_ENV = "TARASH_GATEWAY_MOCK"
 """The variable that forces the mock (the orchestrator's ``MOCK_ENV``; repeated here so that
@@ -48,7 +47,6 @@ __all__ = [
     "MOCK_FAILURES",
     "OPERATIONS",
     "PROVIDER_ENV",
-    "CliSettings",
     "Operation",
     "ProviderInfo",
     "ProviderStatus",
@@ -271,6 +269,8 @@ class ProviderStatus:
 
 def _handler_class(name: str) -> tuple[type[Any] | None, str | None]:
     """The handler class of a built-in provider (imported without its SDK) or why not."""
+    from tarash.tarash_gateway.registry import BUILTIN_PROVIDERS
+
     target = BUILTIN_PROVIDERS.get(name)
     if target is None:
         return None, "not a built-in provider"
@@ -347,6 +347,8 @@ def provider_status(name: str, settings: CliSettings) -> ProviderStatus:
 
 def canonical_provider(name: str, *, option: str = "--provider") -> str:
     """The registry name of ``name`` (aliases resolved); a usage error if unknown."""
+    from tarash.tarash_gateway.registry import list_providers, resolve_provider_name
+
     known = list_providers()
     canonical = resolve_provider_name(name)
     if canonical in known:
@@ -357,84 +359,6 @@ def canonical_provider(name: str, *, option: str = "--provider") -> str:
 
 
 # ============================================================================ config file
-
-
-class ProviderSettings(BaseModel):
-    """``[providers.<name>]``: credentials and endpoint of one provider."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    api_key: SecretStr | None = None
-    base_url: str | None = None
-    api_version: str | None = None
-    provider_config: dict[str, Any] = Field(default_factory=dict)
-    models: dict[Operation, str] = Field(default_factory=dict)
-
-    @field_validator("api_key", mode="after")
-    @classmethod
-    def _register(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None:
-            register_secret(value.get_secret_value())
-        return value
-
-
-class OperationDefaults(BaseModel):
-    """``[defaults.<operation>]``: what to run when the command line does not say."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    provider: str | None = None
-    model: str | None = None
-    fallback: list[str] = Field(default_factory=list)
-    voice: str | None = None
-    timeout: float | None = Field(default=None, gt=0)
-    poll_interval: float | None = Field(default=None, gt=0)
-    retries: int | None = Field(default=None, ge=0, le=10)
-
-
-class MockSettings(BaseModel):
-    """``[mock]``: how the offline mock behaves (handy to rehearse failures in scripts)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    fail: list[str] = Field(default_factory=list)
-    delay: float | None = Field(default=None, ge=0, le=60)
-    seed: int | None = None
-
-    @field_validator("fail")
-    @classmethod
-    def _kinds(cls, value: list[str]) -> list[str]:
-        for kind in value:
-            if kind not in MOCK_FAILURES:
-                raise ValueError(f"{kind!r} is not one of {', '.join(MOCK_FAILURES)}")
-        return value
-
-
-class CliSettings(BaseModel):
-    """The whole config file (every table is optional)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    provider: str | None = None
-    jobs_db: str | None = None
-    defaults: dict[Operation, OperationDefaults] = Field(default_factory=dict)
-    providers: dict[str, ProviderSettings] = Field(default_factory=dict)
-    mock: MockSettings = Field(default_factory=MockSettings)
-    server: dict[str, Any] = Field(default_factory=dict)
-    """``[server]``: read by ``tarash serve`` (tarash_gateway.server.config)."""
-    models: dict[str, dict[str, Any]] = Field(default_factory=dict)
-    """``[models.<alias>]``: the server's model aliases."""
-
-    path: Path | None = Field(default=None, exclude=True)
-    """Where these settings were read from (``None``: no config file)."""
-
-    def for_operation(self, operation: Operation) -> OperationDefaults:
-        """The ``[defaults.<operation>]`` table (empty if absent)."""
-        return self.defaults.get(operation) or OperationDefaults()
-
-    def provider_settings(self, name: str) -> ProviderSettings:
-        """The ``[providers.<name>]`` table (empty if absent)."""
-        return self.providers.get(name) or ProviderSettings()
 
 
 def default_config_path() -> Path:
@@ -460,6 +384,11 @@ def load_settings(explicit: str | None, warn: Any = None) -> CliSettings:
     A missing default file is fine (empty settings); a missing explicit file,
     invalid TOML or an unknown key is a usage error naming the file.
     """
+    # the schema (pydantic) is loaded here, when a command runs, not for ``tarash --help``
+    from pydantic import ValidationError as PydanticValidationError
+
+    from tarash.tarash_gateway.cli._config import CliSettings
+
     chosen = explicit or os.environ.get(CONFIG_ENV) or None
     path = Path(chosen).expanduser() if chosen else default_config_path()
     if not path.is_file():
@@ -474,6 +403,8 @@ def load_settings(explicit: str | None, warn: Any = None) -> CliSettings:
         raise CliError(f"config file {path} is not valid TOML: {exc}", EXIT_USAGE) from exc
     providers = data.get("providers")
     if isinstance(providers, dict):
+        from tarash.tarash_gateway.registry import resolve_provider_name
+
         data["providers"] = {resolve_provider_name(str(k)): v for k, v in providers.items()}
     try:
         settings = CliSettings.model_validate({**data, "path": path})

@@ -12,7 +12,7 @@ import asyncio
 import json
 import typing
 from dataclasses import asdict, dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.text import Text
@@ -21,13 +21,14 @@ from tarash.tarash_gateway.cli._display import Output
 from tarash.tarash_gateway.cli._errors import CliError
 from tarash.tarash_gateway.cli._options import BaseUrlOpt, ConfigOpt, JsonOpt
 from tarash.tarash_gateway.cli._runner import guarded, setup
-from tarash.tarash_gateway.cli._select import CONFIG_TYPES, Selector
 from tarash.tarash_gateway.cli._settings import (
-    CliSettings,
     canonical_provider,
     load_settings,
     provider_status,
 )
+
+if TYPE_CHECKING:
+    from tarash.tarash_gateway.cli._config import CliSettings
 
 __all__ = ["DEFAULT_VOICES", "voices"]
 
@@ -105,7 +106,9 @@ def _speech_config(provider: str, model: str, settings: CliSettings, base_url: s
         data["api_key"] = configured.api_key
     if base_url or configured.base_url:
         data["base_url"] = base_url or configured.base_url
-    return CONFIG_TYPES["tts"].model_validate(data)
+    from tarash.tarash_gateway.models import AudioGenerationConfig
+
+    return AudioGenerationConfig.model_validate(data)
 
 
 def _typed(provider: str, exc: Exception) -> Exception:
@@ -174,6 +177,8 @@ async def _hume_voices(provider: str, settings: CliSettings, base_url: str | Non
 
 
 def _list(provider: str, settings: CliSettings, base_url: str | None, out: Output) -> VoiceList:
+    from tarash.tarash_gateway.cli._select import Selector
+
     status = provider_status(provider, settings)
     if not ({"tts", "sts"} & set(status.operations)):
         raise CliError(f"{provider} has no speech operations, so no voices")
