@@ -55,3 +55,26 @@ def test_submit_list_resume_and_cancel(cli: Cli) -> None:
 
     after = cli("jobs", "--jobs-db", "jobs.db")
     assert after.code == 0 and "no pending jobs in jobs.db" in after.stdout
+
+
+def test_cancel_of_a_finished_job_says_it_finished_and_keeps_it_fetchable(cli: Cli) -> None:
+    (cli.cwd / "fast.toml").write_text("[mock]\ndelay = 0\n")
+    env = {"TARASH_JOBS_DB": "jobs.db"}
+    submitted = cli("video", "a fox", "-p", "mock", "--no-wait", "-q", "--config", "fast.toml",
+                    env=env)  # fmt: skip
+    assert submitted.code == 0, submitted
+    request_id = submitted.stdout.strip()
+
+    cancelled = cli("jobs", "cancel", request_id, "--config", "fast.toml", env=env)
+    assert cancelled.code == 1, cancelled
+    assert "had already finished on mock, so there was nothing to cancel" in cancelled.stderr
+    assert f"tarash jobs resume {request_id}" in cancelled.stderr
+    as_json = cli("jobs", "cancel", request_id, "--config", "fast.toml", "--json", env=env)
+    assert as_json.code == 1 and as_json.json()["error"]["type"] == "already_finished"
+
+    # the paid result was not thrown away: it is still listed and can be fetched
+    listing = cli("jobs", "list", "--json", env=env).json()["pending"]
+    assert [(r["request_id"], r["state"]) for r in listing] == [(request_id, "result_pending")]
+    resumed = cli("jobs", "resume", request_id, "-o", "kept.mp4", "-q", env=env)
+    assert resumed.code == 0, resumed
+    assert_mp4(resumed.cwd / "kept.mp4")

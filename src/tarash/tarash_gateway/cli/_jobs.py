@@ -263,14 +263,23 @@ def jobs_cancel(
         store, path = _need_store(jobs_db, settings)
         job = _job_of(_find_job(store, path, request_id, _db_hint(path, jobs_db, settings)))
         confirmed = cancel_job(job, _job_config(job, settings, None))
-        if json_out:
-            payload = {"ok": confirmed, "request_id": job.request_id, "cancelled": confirmed}
+        if confirmed and json_out:
+            payload = {"ok": True, "request_id": job.request_id, "cancelled": True}
             out.raw(json.dumps(payload, indent=2))
         elif confirmed:
             out.result_line(
                 Text.assemble(("✓ ", "bold green"), f"cancelled {job.request_id} upstream")
             )
-        if not confirmed:
+        else:  # one error object (--json) or line, from the guard
+            after = asyncio.run(store.get(job.request_id))
+            if after is not None and after.state == "result_pending":
+                raise CliError(
+                    f"{job.request_id} had already finished on {job.provider}, so there was "
+                    "nothing to cancel (it is paid for); fetch its result with: tarash jobs "
+                    f"resume {job.request_id}{_db_hint(path, jobs_db, settings)} -o PATH",
+                    EXIT_ERROR,
+                    kind="already_finished",
+                )
             raise CliError(
                 f"{job.provider} did not confirm the cancellation of {job.request_id}", EXIT_ERROR
             )
