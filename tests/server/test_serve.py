@@ -366,6 +366,76 @@ def test_videos_create_and_poll_content_list_delete(server: Server) -> None:
         client.videos.retrieve(video.id)
 
 
+def _decode_image(data: bytes) -> tuple[str, int, int, bytes]:
+    """(container format, width, height, RGB bytes) of an image, decoded with PyAV."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(data)) as c:
+        frame = next(c.decode(video=0))
+        rgb = frame.reformat(format="rgb24")
+        return c.format.name, frame.width, frame.height, bytes(rgb.planes[0])
+
+
+def test_video_content_variants_thumbnail_and_spritesheet(server: Server) -> None:
+    from tarash.tarash_gateway.server.previews import SPRITE_COLUMNS, SPRITE_TILE_WIDTH
+
+    client = server.client()
+    video = client.videos.create_and_poll(
+        prompt="variants", model="mock/mock-video", seconds="4", size="1280x720"
+    )  # type: ignore[arg-type]
+    assert video.status == "completed"
+    raw = client.videos.with_raw_response.download_content(video.id, variant="thumbnail")
+    assert raw.headers["content-type"] == "image/webp"
+    thumb = raw.content
+    assert thumb[:4] == b"RIFF" and thumb[8:12] == b"WEBP"
+    fmt, width, height, _ = _decode_image(thumb)
+    mp4 = client.videos.download_content(video.id).read()
+    _, video_w, video_h, _ = _decode_image(mp4)  # the first frame of the video itself
+    assert (fmt, width, height) == ("webp_pipe", video_w, video_h)
+    raw = client.videos.with_raw_response.download_content(video.id, variant="spritesheet")
+    assert raw.headers["content-type"] == "image/jpeg"
+    sheet = raw.content
+    assert sheet[:3] == b"\xff\xd8\xff"
+    fmt, width, height, rgb = _decode_image(sheet)
+    tile_w = min(SPRITE_TILE_WIDTH, video_w) // 2 * 2
+    tile_h = round(video_h * tile_w / video_w) // 2 * 2
+    assert fmt == "jpeg_pipe" and width == SPRITE_COLUMNS * tile_w
+    assert height == 4 * tile_h  # 16 frames of a 48-frame video, 4 per row
+    # the mock's scene moves: the first and the last tile are different pictures
+    row = width * 3
+    first = b"".join(rgb[y * row : y * row + tile_w * 3] for y in range(tile_h))
+    last = b"".join(
+        rgb[y * row + (width - tile_w) * 3 : (y + 1) * row] for y in range(height - tile_h, height)
+    )
+    assert sum(abs(a - b) for a, b in zip(first, last, strict=True)) > len(first)
+    again = client.videos.download_content(video.id, variant="spritesheet").read()
+    assert again == sheet  # made once, then kept
+    assert client.videos.download_content(video.id, variant="video").read() == mp4
+    with server.http() as h:
+        bad = h.get(f"/v1/videos/{video.id}/content", params={"variant": "poster"})
+        assert bad.status_code == 400
+        assert bad.json()["error"]["param"] == "variant"
+        assert bad.json()["error"]["type"] == "invalid_request_error"
+    with pytest.raises(openai.BadRequestError):
+        client.videos.download_content(video.id, variant="poster")  # type: ignore[arg-type]
+    other = client.videos.create(prompt="still running", model="mock/mock-video")  # type: ignore[arg-type]
+    with pytest.raises(openai.ConflictError):
+        client.videos.download_content(other.id, variant="thumbnail")
+
+
+def test_variants_of_a_provider_url_result(server: Server) -> None:
+    """A fal result is a URL: the preview is made from the video it points at."""
+    client = server.client()
+    video = client.videos.create_and_poll(prompt="fal preview", model="fal-video", seconds="8")  # type: ignore[arg-type]
+    assert video.status == "completed", video.error
+    thumb = client.videos.download_content(video.id, variant="thumbnail").read()
+    assert _decode_image(thumb)[:3] == ("webp_pipe", 64, 48)  # the emulator's 64x48 clip
+    sheet = client.videos.download_content(video.id, variant="spritesheet").read()
+    assert _decode_image(sheet)[0] == "jpeg_pipe"
+
+
 def test_video_input_reference_upload_and_status_values(server: Server) -> None:
     client = server.client()
     created = client.videos.create(

@@ -65,7 +65,7 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
 
         await asyncio.to_thread(db.migrate)
         url_secret = await asyncio.to_thread(db.meta, "url_secret")
-        await asyncio.to_thread(results.root.mkdir, parents=True, exist_ok=True)
+        await results.start()
         metrics = Metrics()
         webhooks = Webhooks(db, url_secret, settings.webhook_max_attempts, settings.webhook_backoff)
         engine = Engine(db, settings, metrics, results, webhooks)

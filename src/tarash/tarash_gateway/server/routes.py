@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.engine import Connection
@@ -50,7 +50,7 @@ from tarash.tarash_gateway.models import (
     TTSRequest,
     VideoGenerationRequest,
 )
-from tarash.tarash_gateway.server import auth
+from tarash.tarash_gateway.server import auth, previews
 from tarash.tarash_gateway.server import db as dbm
 from tarash.tarash_gateway.server.config import ServerConfigError
 from tarash.tarash_gateway.server.webhooks import new_secret
@@ -482,16 +482,23 @@ def result_items(request: Request, row: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
-def content_response(request: Request, row: dict[str, Any], index: int) -> Response:
+def result_item(row: dict[str, Any], index: int) -> dict[str, Any]:
+    """Result ``index`` of a completed job (409 while it is not, 404 past the end)."""
     if row["state"] != "completed":
         raise ApiError(409, f"job {row['id']} is {row['state']}, not completed", "not_ready")
     items = (dbm.loads(row["result"]) or {}).get("items", [])
     if not 0 <= index < len(items):
         raise ApiError(404, f"no result {index} for job {row['id']}", "not_found")
-    item = items[index]
+    item: dict[str, Any] = items[index]
+    return item
+
+
+async def content_response(request: Request, row: dict[str, Any], index: int) -> Response:
+    item = result_item(row, index)
     if "file" in item:
-        path = request.app.state.results.path(row["id"], item["file"])
-        return FileResponse(path, media_type=item.get("content_type"), filename=item["file"])
+        store = request.app.state.results
+        response: Response = await store.response(row["id"], item["file"], item.get("content_type"))
+        return response
     return RedirectResponse(item["url"], status_code=302)
 
 
@@ -571,8 +578,7 @@ async def _images_answer(
         if response_format == "url":
             data.append({"url": item["url"]})
         elif "file" in item:
-            path = request.app.state.results.path(final["id"], item["file"])
-            raw = await asyncio.to_thread(path.read_bytes)
+            raw = await request.app.state.results.read(final["id"], item["file"])
             data.append({"b64_json": base64.b64encode(raw).decode()})
         else:
             data.append({"url": item["url"]})
@@ -721,7 +727,7 @@ async def audio_speech(
         final = await wait_final(request, row["id"], 600)
         if final["state"] != "completed":
             raise _failure(final)
-        return content_response(request, final, 0)
+        return await content_response(request, final, 0)
     return await _stream_speech(request, row, job_request, body.stream_format == "sse")
 
 
@@ -750,9 +756,7 @@ async def _stream_speech(
         raise _failure({**row, "state": "failed", "error": json.dumps(error)}) from None
     ctype = stream.content_type or sniff_content_type(first) or "application/octet-stream"
     name = f"0{_ext(ctype)}"
-    path = app.results.path(job_id, name)
-    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-    fh = await asyncio.to_thread(open, path, "wb")
+    fh = await app.results.open_writer(job_id, name)
 
     async def body() -> AsyncIterator[bytes]:
         size = 0
@@ -763,7 +767,7 @@ async def _stream_speech(
         try:
             chunk: bytes | None = first
             while chunk is not None:
-                await asyncio.to_thread(fh.write, chunk)
+                await fh.write(chunk)
                 size += len(chunk)
                 if sse:
                     event = {
@@ -787,7 +791,7 @@ async def _stream_speech(
         except TarashException as exc:
             outcome = ("failed", error_json(exc))
         finally:
-            await asyncio.to_thread(fh.close)
+            await fh.close()
             await stream.aclose()
             result: dict[str, Any] = {
                 "items": [{"file": name, "content_type": ctype, "size": size}],
@@ -855,7 +859,7 @@ async def voice_changer(request: Request, who: auth.Principal = Depends(principa
     final = await wait_final(request, row["id"], 600)
     if final["state"] != "completed":
         raise _failure(final)
-    return content_response(request, final, 0)
+    return await content_response(request, final, 0)
 
 
 # ============================================================================ videos
@@ -1030,14 +1034,88 @@ async def video_content(
     variant: str = "video",
     who: auth.Principal = Depends(principal),
 ) -> Any:
+    """The video (``variant=video``, the default), or a preview made from it:
+    ``thumbnail`` (WebP) or ``spritesheet`` (JPEG) — see ``server/previews.py``."""
     row = await owned_job(request, who, video_id)
     if row["operation"] != "video":
         raise ApiError(404, f"no video {video_id!r}", "not_found")
-    if variant != "video":
+    if variant not in previews.VARIANTS:
         raise ApiError(
-            404, f"variant {variant!r} is not available", "variant_not_available", "variant"
+            400,
+            f"variant must be one of {', '.join(previews.VARIANTS)}, not {variant!r}",
+            "invalid_request",
+            "variant",
         )
-    return content_response(request, row, 0)
+    kind = previews.VARIANTS[variant]
+    if kind is None:
+        return await content_response(request, row, 0)
+    item = result_item(row, 0)
+    content_type, name = kind
+    store = request.app.state.results
+    if not await store.exists(row["id"], name):
+        if not previews.have_decoder():
+            raise ApiError(
+                404,
+                f"variant {variant!r} is not available for video {video_id}: the server has "
+                "no video decoder to make it (install tarash-gateway[previews])",
+                "variant_not_available",
+                "variant",
+            )
+        source = await _video_bytes(request, row, item)
+        try:
+            image = await asyncio.to_thread(previews.make_preview, source, variant)
+        except previews.PreviewError as exc:
+            raise ApiError(
+                404,
+                f"variant {variant!r} is not available for video {video_id}: {exc}",
+                "variant_not_available",
+                "variant",
+            ) from None
+        await store.write(row["id"], name, image, content_type)
+    response: Response = await store.response(row["id"], name, content_type)
+    return response
+
+
+MAX_PREVIEW_SOURCE = 512 * 1024 * 1024
+"""Largest video downloaded from a provider URL to make a preview of it."""
+
+
+async def _video_bytes(request: Request, row: dict[str, Any], item: dict[str, Any]) -> bytes:
+    """A video result's bytes: from storage, or downloaded (bounded) from its URL."""
+    if "file" in item:
+        data: bytes = await request.app.state.results.read(row["id"], item["file"])
+        return data
+    url = str(item["url"])
+    if not request.app.state.settings.allow_private_urls:
+        await check_media_urls(VideoGenerationRequest(prompt="-", video=url))
+    import httpx
+
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with (
+            httpx.AsyncClient(timeout=60, follow_redirects=True) as client,
+            client.stream("GET", url) as answer,
+        ):
+            answer.raise_for_status()
+            async for chunk in answer.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_PREVIEW_SOURCE:
+                    raise ApiError(
+                        404,
+                        f"video {row['id']} is larger than {MAX_PREVIEW_SOURCE} bytes: no preview",
+                        "variant_not_available",
+                        "variant",
+                    )
+                chunks.append(chunk)
+    except httpx.HTTPError as exc:
+        raise ApiError(
+            502,
+            f"cannot download video {row['id']} from its provider to make a preview: "
+            f"{type(exc).__name__}",
+            "upstream_error",
+        ) from None
+    return b"".join(chunks)
 
 
 @router.delete("/v1/videos/{video_id}")
@@ -1050,15 +1128,8 @@ async def delete_video(
         raise ApiError(404, f"no video {video_id!r}", "not_found")
     await _request_cancel(request, row, delete=True)
     if row["state"] in dbm.TERMINAL_STATES:
-        folder = request.app.state.results.root / row["id"]
-        await asyncio.to_thread(_remove_tree, folder)
+        await request.app.state.results.remove(row["id"])
     return {"id": video_id, "deleted": True, "object": "video.deleted"}
-
-
-def _remove_tree(folder: Any) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 class Remix(BaseModel):
@@ -1081,8 +1152,7 @@ async def remix_video(
     if "file" in item:
         if item.get("size", 0) > MAX_UPLOAD:
             raise ApiError(400, "the source video is too large to remix", "too_large")
-        path = request.app.state.results.path(source["id"], item["file"])
-        data = await asyncio.to_thread(path.read_bytes)
+        data = await request.app.state.results.read(source["id"], item["file"])
         video = to_data_uri(data, item.get("content_type") or "video/mp4")
     else:
         video = item["url"]
@@ -1241,7 +1311,7 @@ async def cancel_job(
 async def job_content(
     job_id: str, request: Request, index: int = 0, who: auth.Principal = Depends(principal)
 ) -> Any:
-    return content_response(request, await owned_job(request, who, job_id), index)
+    return await content_response(request, await owned_job(request, who, job_id), index)
 
 
 @router.get("/v1/jobs/{job_id}/events")
@@ -1304,10 +1374,14 @@ async def signed_file(job_id: str, name: str, exp: int, sig: str, request: Reque
     good = _url_sig(request.app.state.url_secret, job_id, name, exp)
     if exp < time.time() or not hmac.compare_digest(good, sig):
         raise ApiError(403, "invalid or expired link", "forbidden")
-    path = request.app.state.results.path(job_id, name)
-    if not await asyncio.to_thread(path.is_file):
+    store = request.app.state.results
+    try:
+        found = await store.exists(job_id, name)
+    except ValueError:
+        found = False
+    if not found:
         raise ApiError(404, "no such file", "not_found")
-    return FileResponse(path)
+    return await store.response(job_id, name, None, download=False)
 
 
 # ============================================================================ webhook endpoints
