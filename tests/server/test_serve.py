@@ -436,6 +436,107 @@ def test_variants_of_a_provider_url_result(server: Server) -> None:
     assert _decode_image(sheet)[0] == "jpeg_pipe"
 
 
+def _frames(mp4: bytes) -> list[bytes]:
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(mp4)) as c:
+        return [bytes(f.reformat(format="rgb24").planes[0]) for f in c.decode(video=0)]
+
+
+def _by_reference(client: openai.OpenAI, path: str, **fields: Any) -> Any:
+    """A video given as `{"id": …}`, form-encoded by the SDK itself (`video[id]`). The
+    SDK's `videos.edit/extend(video={"id": …})` (openai 3.63.0) stops before sending: its
+    file extraction expects a file at `video`; its generic `post` encodes the same params."""
+    from openai.types import Video
+
+    return client.post(
+        path,
+        body=fields,
+        files=[],
+        options={"headers": {"Content-Type": "multipart/form-data"}},
+        cast_to=Video,
+    )
+
+
+def test_video_extensions_and_edits(server: Server) -> None:
+    from tarash.tarash_gateway.providers.mock.media import make_mp4
+
+    client = server.client()
+    source = make_mp4(160, 96, 2.0, fps=12, seed=5)
+    extended = client.videos.extend(
+        prompt="and then it keeps rolling",
+        seconds="4",
+        video=("clip.mp4", source, "video/mp4"),
+    )
+    assert extended.status == "queued" and extended.seconds == "4"
+    done = client.videos.poll(extended.id)
+    assert done.status == "completed", done.error
+    longer = client.videos.download_content(extended.id).read()
+    frames, source_frames = _frames(longer), _frames(source)
+    assert len(frames) == len(source_frames) + 4 * 12  # 2 s of source + 4 s more
+    assert frames[: len(source_frames)] == source_frames  # made from the source itself
+
+    made = client.videos.create_and_poll(prompt="a ball", model="mock/mock-video", seconds="4")  # type: ignore[arg-type]
+    again = _by_reference(
+        client, "/videos/extensions", prompt="more", seconds="8", video={"id": made.id}
+    )
+    assert client.videos.poll(again.id).status == "completed"
+    made_frames = _frames(client.videos.download_content(made.id).read())
+    again_frames = _frames(client.videos.download_content(again.id).read())
+    assert again_frames[: len(made_frames)] == made_frames
+    assert len(again_frames) == len(made_frames) + 8 * 12
+
+    edited = _by_reference(client, "/videos/edits", prompt="in blue", video={"id": made.id})
+    assert edited.model == "mock/mock-video"  # the source's model
+    assert client.videos.poll(edited.id).status == "completed"
+    edit_frames = _frames(client.videos.download_content(edited.id).read())
+    assert len(edit_frames) == len(made_frames) and edit_frames != made_frames
+    uploaded = client.videos.edit(prompt="in red", video=("in.mp4", source, "video/mp4"))
+    assert client.videos.poll(uploaded.id).status == "completed"
+    assert len(_frames(client.videos.download_content(uploaded.id).read())) == len(source_frames)
+
+    with server.http() as h:  # JSON bodies too, and the Idempotency-Key
+        body = {"prompt": "once", "seconds": "4", "video": {"id": made.id}}
+        first = h.post("/v1/videos/extensions", json=body, headers={"Idempotency-Key": "x-1"})
+        second = h.post("/v1/videos/extensions", json=body, headers={"Idempotency-Key": "x-1"})
+        assert first.status_code == 200, first.text
+        assert first.json()["id"] == second.json()["id"]
+        other = h.post(
+            "/v1/videos/extensions",
+            json={**body, "prompt": "twice"},
+            headers={"Idempotency-Key": "x-1"},
+        )
+        assert other.status_code == 422
+        client.videos.poll(first.json()["id"])
+        assert h.get(f"/v1/jobs/{first.json()['id']}").json()["submits"] == 1
+        missing = h.post("/v1/videos/extensions", json={"prompt": "p", "video": {"id": made.id}})
+        assert missing.status_code == 400 and missing.json()["error"]["param"] == "seconds"
+
+    with pytest.raises(openai.BadRequestError) as info:  # fal-video is not declared to extend
+        _by_reference(
+            client,
+            "/videos/extensions",
+            prompt="p",
+            seconds="4",
+            video={"id": made.id},
+            model="fal-video",
+        )
+    assert info.value.code == "unsupported_video_operation"
+    running = client.videos.create(prompt="not yet", model="mock/mock-video")  # type: ignore[arg-type]
+    with pytest.raises(openai.BadRequestError):
+        _by_reference(client, "/videos/edits", prompt="p", video={"id": running.id})
+    with pytest.raises(openai.NotFoundError):  # another key's video does not exist for it
+        _by_reference(
+            server.client(_key(server)), "/videos/edits", prompt="p", video={"id": made.id}
+        )
+    bad = client.videos.edit(prompt="p", video=("x.mp4", b"not a video", "video/mp4"))
+    failed = client.videos.poll(bad.id)
+    assert failed.status == "failed" and failed.error is not None
+    assert failed.error.code == "invalid_request"
+
+
 def test_video_input_reference_upload_and_status_values(server: Server) -> None:
     client = server.client()
     created = client.videos.create(

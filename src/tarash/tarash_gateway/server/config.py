@@ -92,6 +92,15 @@ class ModelAlias(BaseModel):
     poll_interval: float | None = Field(default=None, gt=0)
     retry: dict[str, Any] | None = None
     """The library's ``RetryPolicy`` fields (``max_retries``, ``initial_delay`` …)."""
+    video_modes: list[Literal["edit", "extend"]] | None = None
+    """Which of ``POST /v1/videos/edits`` / ``/v1/videos/extensions`` this model serves: the
+    source goes to it as the request's input ``video`` with ``extra_params.video_mode``.
+    Default: both for the mock, none otherwise (a model must be declared to take them)."""
+
+    def serves_video_mode(self, mode: str) -> bool:
+        if self.video_modes is not None:
+            return mode in self.video_modes
+        return self.provider == "mock" and self.model == "mock-video"
 
 
 class ProviderTable(BaseModel):

@@ -1148,14 +1148,7 @@ async def remix_video(
         raise ApiError(404, f"no video {video_id!r}", "not_found")
     if source["state"] != "completed":
         raise ApiError(400, f"video {video_id} is {source['state']}, not completed", "not_ready")
-    item = (dbm.loads(source["result"]) or {}).get("items", [{}])[0]
-    if "file" in item:
-        if item.get("size", 0) > MAX_UPLOAD:
-            raise ApiError(400, "the source video is too large to remix", "too_large")
-        data = await request.app.state.results.read(source["id"], item["file"])
-        video = to_data_uri(data, item.get("content_type") or "video/mp4")
-    else:
-        video = item["url"]
+    video = await _source_video(request, source)
     original = json.loads(source["request"])
     options = json.loads(source["options"] or "{}")
     job_request = _build(
@@ -1176,6 +1169,143 @@ async def remix_video(
         options={**options, "remixed_from": video_id},
     )
     return _video_response(row)
+
+
+# POST /v1/videos/edits and /v1/videos/extensions, as the installed openai SDK sends them
+# (resources/videos.py `edit` / `extend`, types/video_edit_params.py and
+# video_extend_params.py; checked 2026-12-04): always multipart; `prompt`; `video` either a
+# file or a reference `{"id": <completed video>}`, which the SDK's form encoding sends as
+# the field `video[id]`; `seconds` (extensions, required: types/video_seconds.py "4" | "8" |
+# "12", the docstring also names 16 and 20) is the length of the new segment.
+
+_VIDEO_MODE_ROUTE = {"edit": "videos.edits", "extend": "videos.extensions"}
+
+
+@router.post("/v1/videos/edits")
+async def edit_video(request: Request, who: auth.Principal = Depends(principal)) -> Any:
+    """A new video made by editing a source video (a completed video or an upload)."""
+    return await _video_to_video(request, who, "edit")
+
+
+@router.post("/v1/videos/extensions")
+async def extend_video(request: Request, who: auth.Principal = Depends(principal)) -> Any:
+    """A new video: the source video continued by ``seconds`` more."""
+    return await _video_to_video(request, who, "extend")
+
+
+async def _video_to_video(request: Request, who: auth.Principal, mode: str) -> Any:
+    route = _VIDEO_MODE_ROUTE[mode]
+    await reserve_idempotency(request, who, route)
+    try:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            form: Any = await request.json()
+            if not isinstance(form, dict):
+                raise ApiError(400, "the body must be a JSON object", "invalid_request")
+        else:
+            form = await request.form(max_part_size=MAX_UPLOAD)
+        prompt = _form_str(form, "prompt")
+        if prompt is None:
+            raise ApiError(400, "prompt is required", "invalid_request", "prompt")
+        seconds = _form_str(form, "seconds")
+        if mode == "extend" and seconds is None:
+            raise ApiError(400, "seconds is required", "invalid_request", "seconds")
+        if seconds is not None and not seconds.isdigit():
+            raise ApiError(400, "seconds must be a whole number", "invalid_request", "seconds")
+        given = form.get("video")
+        reference = _form_str(form, "video[id]")
+        if isinstance(given, dict):
+            reference = given.get("id") if isinstance(given.get("id"), str) else None
+            given = None
+        elif isinstance(given, str):
+            given = None
+        if reference is not None and given is not None:
+            raise ApiError(
+                400, "give video as a file or as video[id], not both", "invalid_request", "video"
+            )
+        if reference is None and given is None:
+            raise ApiError(
+                400, "video is required (a file, or video[id])", "invalid_request", "video"
+            )
+        original: dict[str, Any] = {}
+        source_options: dict[str, Any] = {}
+        if reference is not None:
+            source = await owned_job(request, who, reference)
+            if source["operation"] != "video":
+                raise ApiError(404, f"no video {reference!r}", "not_found", "video")
+            if source["state"] != "completed":
+                raise ApiError(
+                    400, f"video {reference} is {source['state']}, not completed", "not_ready"
+                )
+            video = await _source_video(request, source)
+            original = json.loads(source["request"])
+            source_options = json.loads(source["options"] or "{}")
+            default_model = str(source["model_alias"])
+        else:
+            video = await _read_upload(given, "video")
+            default_model = _default_video_model(request, mode)
+        model = _form_str(form, "model") or default_model
+        alias = request.app.state.settings.resolve(model)
+        if alias is not None and not alias.serves_video_mode(mode):
+            what = "edit" if mode == "edit" else "extend"
+            raise ApiError(
+                400,
+                f"model {model!r} ({alias.provider}/{alias.model}) cannot {what} videos here: "
+                f'only models whose [models.<alias>] video_modes lists "{mode}" are sent a '
+                "source video for this route (the mock does both)",
+                "unsupported_video_operation",
+                "model",
+            )
+        job_request = _build(
+            VideoGenerationRequest,
+            prompt=prompt,
+            video=video,
+            duration_seconds=int(seconds) if seconds else original.get("duration_seconds"),
+            aspect_ratio=original.get("aspect_ratio"),
+            resolution=original.get("resolution"),
+            extra_params={"video_mode": mode},
+        )
+        from_key = "edited_from" if mode == "edit" else "extended_from"
+        options = {
+            "seconds": seconds if mode == "extend" else source_options.get("seconds"),
+            "size": source_options.get("size"),
+            "video_mode": mode,
+            from_key: reference,
+        }
+        row, _ = await create_job(
+            request,
+            who,
+            route=route,
+            operation="video",
+            model=model,
+            job_request=job_request,
+            options=options,
+            callback_url=_form_str(form, "callback_url"),
+        )
+    finally:
+        await release_idempotency(request)
+    return _video_response(row)
+
+
+def _default_video_model(request: Request, mode: str) -> str:
+    """For an uploaded source: the first video model that serves ``mode``."""
+    for name, alias in request.app.state.settings.model_names():
+        if alias.operation == "video" and alias.serves_video_mode(mode):
+            return str(name)
+    raise ApiError(
+        400, f"model is required (no model here serves {mode})", "missing_model", "model"
+    )
+
+
+async def _source_video(request: Request, source: dict[str, Any]) -> str:
+    """A completed video as an input: its stored bytes as a data URI (≤ 50 MB), or the
+    provider's URL."""
+    item = (dbm.loads(source["result"]) or {}).get("items", [{}])[0]
+    if "file" not in item:
+        return str(item["url"])
+    if item.get("size", 0) > MAX_UPLOAD:
+        raise ApiError(400, f"video {source['id']} is too large to use as input", "too_large")
+    data = await request.app.state.results.read(source["id"], item["file"])
+    return to_data_uri(data, item.get("content_type") or "video/mp4")
 
 
 @router.post("/v1/videos/{video_id}/cancel")
