@@ -57,7 +57,7 @@ from tarash.tarash_gateway.models import (
 from tarash.tarash_gateway.server import db as dbm
 from tarash.tarash_gateway.server.config import ServerSettings
 from tarash.tarash_gateway.server.metrics import Metrics
-from tarash.tarash_gateway.server.storage import ResultStore
+from tarash.tarash_gateway.server.storage import ResultStore, StorageError
 from tarash.tarash_gateway.server.webhooks_in import PROVIDERS as WEBHOOK_PROVIDERS
 from tarash.tarash_gateway.server.webhooks_in import webhook_url_for
 from tarash.tarash_gateway.webhook_hint import provider_webhook_url
@@ -628,9 +628,12 @@ class Engine:
         try:
             response = await fetch_job_result_async(ref, config)
             saved = await self.results.save(job_id, response)
-        except TarashException as exc:
-            self.metrics.upstream_errors.labels(config.provider, type(exc).__name__).inc()
-            fetch_error = error_json(exc, "result_fetch_failed")
+        except (TarashException, StorageError) as exc:
+            if isinstance(exc, TarashException):
+                self.metrics.upstream_errors.labels(config.provider, type(exc).__name__).inc()
+                fetch_error = error_json(exc, "result_fetch_failed")
+            else:  # the bucket is down: fetch again later (bounded below)
+                fetch_error = {"code": "result_store_failed", "message": str(exc)}
             if row["attempts"] > 30:
                 await self.db.run(lambda c: self._finish(c, job_id, "failed", error=fetch_error))
                 return
