@@ -470,9 +470,10 @@ def test_video_extensions_and_edits(server: Server) -> None:
         seconds="4",
         video=("clip.mp4", source, "video/mp4"),
     )
-    assert extended.status == "queued" and extended.seconds == "4"
+    assert extended.status == "queued" and extended.seconds == "4"  # source length unknown yet
     done = client.videos.poll(extended.id)
     assert done.status == "completed", done.error
+    assert done.seconds == "6"  # OpenAI's `seconds` of an extension: the stitched total
     longer = client.videos.download_content(extended.id).read()
     frames, source_frames = _frames(longer), _frames(source)
     assert len(frames) == len(source_frames) + 4 * 12  # 2 s of source + 4 s more
@@ -482,7 +483,8 @@ def test_video_extensions_and_edits(server: Server) -> None:
     again = _by_reference(
         client, "/videos/extensions", prompt="more", seconds="8", video={"id": made.id}
     )
-    assert client.videos.poll(again.id).status == "completed"
+    assert again.seconds == "12"  # 4 s source + 8 s
+    assert client.videos.poll(again.id).seconds == "12"
     made_frames = _frames(client.videos.download_content(made.id).read())
     again_frames = _frames(client.videos.download_content(again.id).read())
     assert again_frames[: len(made_frames)] == made_frames

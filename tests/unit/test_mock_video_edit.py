@@ -28,7 +28,7 @@ async def test_extension_is_the_source_then_new_frames() -> None:
         prompt="go on",
         video=to_data_uri(source, "video/mp4"),
         duration_seconds=3,
-        extra_params={"video_mode": "extend"},
+        provider_options={"mock": {"video_mode": "extend"}},
     )
     response = await generate_video_async(CONFIG, request)
     data = await response.read_bytes_async()
@@ -42,7 +42,7 @@ async def test_extension_is_the_source_then_new_frames() -> None:
 async def test_edit_keeps_size_rate_and_length_with_new_pictures() -> None:
     source = media.make_mp4(128, 72, 1.5, fps=8, seed=4)
     request = VideoGenerationRequest(
-        prompt="recolour", video=source, extra_params={"video_mode": "edit"}
+        prompt="recolour", video=source, provider_options={"mock": {"video_mode": "edit"}}
     )
     response = await generate_video_async(CONFIG, request)
     data = await response.read_bytes_async()
@@ -62,6 +62,8 @@ async def test_edit_keeps_size_rate_and_length_with_new_pictures() -> None:
     ],
 )
 async def test_bad_inputs_are_refused_before_submit(video: object, mode: str, match: str) -> None:
-    request = VideoGenerationRequest(prompt="p", video=video, extra_params={"video_mode": mode})
+    request = VideoGenerationRequest(
+        prompt="p", video=video, provider_options={"mock": {"video_mode": mode}}
+    )
     with pytest.raises(ValidationError, match=match):
         await generate_video_async(CONFIG, request)

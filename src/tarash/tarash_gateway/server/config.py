@@ -94,7 +94,9 @@ class ModelAlias(BaseModel):
     """The library's ``RetryPolicy`` fields (``max_retries``, ``initial_delay`` …)."""
     video_modes: list[Literal["edit", "extend"]] | None = None
     """Which of ``POST /v1/videos/edits`` / ``/v1/videos/extensions`` this model serves: the
-    source goes to it as the request's input ``video`` with ``extra_params.video_mode``.
+    source goes to it as the request's input ``video`` (extensions: ``duration_seconds`` =
+    the new segment) and the model decides what to do with it (the mock reads
+    ``provider_options.mock.video_mode``).
     Default: both for the mock, none otherwise (a model must be declared to take them)."""
 
     def serves_video_mode(self, mode: str) -> bool:

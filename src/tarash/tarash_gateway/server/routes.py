@@ -899,7 +899,7 @@ def video_object(row: dict[str, Any]) -> dict[str, Any]:
         "expires_at": None,
         "model": row["model_alias"],
         "prompt": request.get("prompt"),
-        "seconds": str(options.get("seconds") or request.get("duration_seconds") or ""),
+        "seconds": _video_seconds(row, options, request, status),
         "size": options.get("size") or "",
         "remixed_from_video_id": options.get("remixed_from"),
         "error": None,
@@ -909,6 +909,16 @@ def video_object(row: dict[str, Any]) -> dict[str, Any]:
         code = error.get("code") or ("cancelled" if row["state"] == "cancelled" else row["state"])
         body["error"] = {"code": code, "message": error.get("message") or row["state"]}
     return body
+
+
+def _video_seconds(
+    row: dict[str, Any], options: dict[str, Any], request: dict[str, Any], status: str
+) -> str:
+    if options.get("video_mode") == "extend" and status == "completed":
+        duration = ((dbm.loads(row["result"]) or {}).get("meta") or {}).get("duration")
+        if isinstance(duration, int | float) and duration > 0:
+            return str(round(duration))  # the stitched total the provider reported
+    return str(options.get("seconds") or request.get("duration_seconds") or "")
 
 
 def _poll_after_ms(row: dict[str, Any]) -> str:
@@ -1262,11 +1272,18 @@ async def _video_to_video(request: Request, who: auth.Principal, mode: str) -> A
             duration_seconds=int(seconds) if seconds else original.get("duration_seconds"),
             aspect_ratio=original.get("aspect_ratio"),
             resolution=original.get("resolution"),
-            extra_params={"video_mode": mode},
+            provider_options={"mock": {"video_mode": mode}},  # only the mock reads it
         )
         from_key = "edited_from" if mode == "edit" else "extended_from"
+        source_seconds = str(
+            source_options.get("seconds") or original.get("duration_seconds") or ""
+        )
+        total = seconds  # an extension's `seconds` is the stitched total, once known
+        if mode == "extend" and seconds and source_seconds.isdigit():
+            total = str(int(source_seconds) + int(seconds))
         options = {
-            "seconds": seconds if mode == "extend" else source_options.get("seconds"),
+            "seconds": total if mode == "extend" else (source_seconds or None),
+            "segment_seconds": seconds if mode == "extend" else None,
             "size": source_options.get("size"),
             "video_mode": mode,
             from_key: reference,

@@ -1,7 +1,8 @@
 """The mock's video-to-video: edits and extensions of an input video.
 
-Requests say which with ``extra_params["video_mode"]`` (``"edit"`` or ``"extend"``; the
-gateway's ``POST /v1/videos/edits`` and ``/v1/videos/extensions`` set it). The mock reads
+Requests say which with ``provider_options["mock"]["video_mode"]`` (``"edit"`` or
+``"extend"``; the gateway's ``POST /v1/videos/edits`` and ``/v1/videos/extensions`` set it —
+under ``provider_options["mock"]``, so no other provider is sent the key). The mock reads
 the input MP4 (one H.264 ``avc1`` track, as :func:`media.make_mp4` writes it):
 
 * **edit** — a new clip with the source's frame size, frame rate and length;
@@ -166,7 +167,8 @@ def source_of(request: Any, model: str) -> dict[str, Any] | None:
     from tarash.tarash_gateway.exceptions import ValidationError
     from tarash.tarash_gateway.media import to_media_input
 
-    mode = (getattr(request, "extra_params", None) or {}).get("video_mode")
+    options = (getattr(request, "provider_options", None) or {}).get("mock") or {}
+    mode = options.get("video_mode")
     if mode is None:
         return None
     if mode not in VIDEO_MODES:
