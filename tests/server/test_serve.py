@@ -425,6 +425,37 @@ def test_video_content_variants_thumbnail_and_spritesheet(server: Server) -> Non
         client.videos.download_content(other.id, variant="thumbnail")
 
 
+def test_variants_without_a_decoder_are_not_available(tmp_path: Path) -> None:
+    """Without PyAV the server still serves the video, and says why a preview is not there."""
+    blocked = tmp_path / "no-av" / "av"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text('raise ImportError("PyAV is not installed here")\n')
+    srv = Server(tmp_path)
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(blocked.parent), old) if p)
+    try:
+        srv.start()
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH")
+        else:
+            os.environ["PYTHONPATH"] = old
+    try:
+        client = srv.client()
+        video = client.videos.create_and_poll(prompt="no decoder", model="mock/mock-video")  # type: ignore[arg-type]
+        assert client.videos.download_content(video.id).read()[4:8] == b"ftyp"
+        with srv.http() as h:
+            r = h.get(f"/v1/videos/{video.id}/content", params={"variant": "spritesheet"})
+        assert r.status_code == 404
+        error = r.json()["error"]
+        assert error["code"] == "variant_not_available" and error["param"] == "variant"
+        assert video.id in error["message"] and "tarash-gateway[previews]" in error["message"]
+        with pytest.raises(openai.NotFoundError):
+            client.videos.download_content(video.id, variant="thumbnail")
+    finally:
+        srv.stop()
+
+
 def test_variants_of_a_provider_url_result(server: Server) -> None:
     """A fal result is a URL: the preview is made from the video it points at."""
     client = server.client()

@@ -47,8 +47,14 @@ class PreviewError(Exception):
 
 
 def have_decoder() -> bool:
-    """Whether PyAV (``tarash-gateway[previews]``) is installed."""
-    return importlib.util.find_spec("av") is not None
+    """Whether PyAV (``tarash-gateway[previews]``) is installed and imports."""
+    if importlib.util.find_spec("av") is None:
+        return False
+    try:
+        import av  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def make_preview(video: bytes, variant: str) -> bytes:
