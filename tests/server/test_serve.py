@@ -366,6 +366,210 @@ def test_videos_create_and_poll_content_list_delete(server: Server) -> None:
         client.videos.retrieve(video.id)
 
 
+def _decode_image(data: bytes) -> tuple[str, int, int, bytes]:
+    """(container format, width, height, RGB bytes) of an image, decoded with PyAV."""
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(data)) as c:
+        frame = next(c.decode(video=0))
+        rgb = frame.reformat(format="rgb24")
+        return c.format.name, frame.width, frame.height, bytes(rgb.planes[0])
+
+
+def test_video_content_variants_thumbnail_and_spritesheet(server: Server) -> None:
+    from tarash.tarash_gateway.server.previews import SPRITE_COLUMNS, SPRITE_TILE_WIDTH
+
+    client = server.client()
+    video = client.videos.create_and_poll(
+        prompt="variants", model="mock/mock-video", seconds="4", size="1280x720"
+    )  # type: ignore[arg-type]
+    assert video.status == "completed"
+    raw = client.videos.with_raw_response.download_content(video.id, variant="thumbnail")
+    assert raw.headers["content-type"] == "image/webp"
+    thumb = raw.content
+    assert thumb[:4] == b"RIFF" and thumb[8:12] == b"WEBP"
+    fmt, width, height, _ = _decode_image(thumb)
+    mp4 = client.videos.download_content(video.id).read()
+    _, video_w, video_h, _ = _decode_image(mp4)  # the first frame of the video itself
+    assert (fmt, width, height) == ("webp_pipe", video_w, video_h)
+    raw = client.videos.with_raw_response.download_content(video.id, variant="spritesheet")
+    assert raw.headers["content-type"] == "image/jpeg"
+    sheet = raw.content
+    assert sheet[:3] == b"\xff\xd8\xff"
+    fmt, width, height, rgb = _decode_image(sheet)
+    tile_w = min(SPRITE_TILE_WIDTH, video_w) // 2 * 2
+    tile_h = round(video_h * tile_w / video_w) // 2 * 2
+    assert fmt == "jpeg_pipe" and width == SPRITE_COLUMNS * tile_w
+    assert height == 4 * tile_h  # 16 frames of a 48-frame video, 4 per row
+    # the mock's scene moves: the first and the last tile are different pictures
+    row = width * 3
+    first = b"".join(rgb[y * row : y * row + tile_w * 3] for y in range(tile_h))
+    last = b"".join(
+        rgb[y * row + (width - tile_w) * 3 : (y + 1) * row] for y in range(height - tile_h, height)
+    )
+    assert sum(abs(a - b) for a, b in zip(first, last, strict=True)) > len(first)
+    again = client.videos.download_content(video.id, variant="spritesheet").read()
+    assert again == sheet  # made once, then kept
+    assert client.videos.download_content(video.id, variant="video").read() == mp4
+    with server.http() as h:
+        bad = h.get(f"/v1/videos/{video.id}/content", params={"variant": "poster"})
+        assert bad.status_code == 400
+        assert bad.json()["error"]["param"] == "variant"
+        assert bad.json()["error"]["type"] == "invalid_request_error"
+    with pytest.raises(openai.BadRequestError):
+        client.videos.download_content(video.id, variant="poster")  # type: ignore[arg-type]
+    other = client.videos.create(prompt="still running", model="mock/mock-video")  # type: ignore[arg-type]
+    with pytest.raises(openai.ConflictError):
+        client.videos.download_content(other.id, variant="thumbnail")
+
+
+def test_variants_without_a_decoder_are_not_available(tmp_path: Path) -> None:
+    """Without PyAV the server still serves the video, and says why a preview is not there."""
+    blocked = tmp_path / "no-av" / "av"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text('raise ImportError("PyAV is not installed here")\n')
+    srv = Server(tmp_path)
+    old = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(blocked.parent), old) if p)
+    try:
+        srv.start()
+    finally:
+        if old is None:
+            os.environ.pop("PYTHONPATH")
+        else:
+            os.environ["PYTHONPATH"] = old
+    try:
+        client = srv.client()
+        video = client.videos.create_and_poll(prompt="no decoder", model="mock/mock-video")  # type: ignore[arg-type]
+        assert client.videos.download_content(video.id).read()[4:8] == b"ftyp"
+        with srv.http() as h:
+            r = h.get(f"/v1/videos/{video.id}/content", params={"variant": "spritesheet"})
+        assert r.status_code == 404
+        error = r.json()["error"]
+        assert error["code"] == "variant_not_available" and error["param"] == "variant"
+        assert video.id in error["message"] and "tarash-gateway[previews]" in error["message"]
+        with pytest.raises(openai.NotFoundError):
+            client.videos.download_content(video.id, variant="thumbnail")
+    finally:
+        srv.stop()
+
+
+def test_variants_of_a_provider_url_result(server: Server) -> None:
+    """A fal result is a URL: the preview is made from the video it points at."""
+    client = server.client()
+    video = client.videos.create_and_poll(prompt="fal preview", model="fal-video", seconds="8")  # type: ignore[arg-type]
+    assert video.status == "completed", video.error
+    thumb = client.videos.download_content(video.id, variant="thumbnail").read()
+    assert _decode_image(thumb)[:3] == ("webp_pipe", 64, 48)  # the emulator's 64x48 clip
+    sheet = client.videos.download_content(video.id, variant="spritesheet").read()
+    assert _decode_image(sheet)[0] == "jpeg_pipe"
+
+
+def _frames(mp4: bytes) -> list[bytes]:
+    import io
+
+    import av
+
+    with av.open(io.BytesIO(mp4)) as c:
+        return [bytes(f.reformat(format="rgb24").planes[0]) for f in c.decode(video=0)]
+
+
+def _by_reference(client: openai.OpenAI, path: str, **fields: Any) -> Any:
+    """A video given as `{"id": …}`, form-encoded by the SDK itself (`video[id]`). The
+    SDK's `videos.edit/extend(video={"id": …})` (openai 3.63.0) stops before sending: its
+    file extraction expects a file at `video`; its generic `post` encodes the same params."""
+    from openai.types import Video
+
+    return client.post(
+        path,
+        body=fields,
+        files=[],
+        options={"headers": {"Content-Type": "multipart/form-data"}},
+        cast_to=Video,
+    )
+
+
+def test_video_extensions_and_edits(server: Server) -> None:
+    from tarash.tarash_gateway.providers.mock.media import make_mp4
+
+    client = server.client()
+    source = make_mp4(160, 96, 2.0, fps=12, seed=5)
+    extended = client.videos.extend(
+        prompt="and then it keeps rolling",
+        seconds="4",
+        video=("clip.mp4", source, "video/mp4"),
+    )
+    assert extended.status == "queued" and extended.seconds == "4"  # source length unknown yet
+    done = client.videos.poll(extended.id)
+    assert done.status == "completed", done.error
+    assert done.seconds == "6"  # OpenAI's `seconds` of an extension: the stitched total
+    longer = client.videos.download_content(extended.id).read()
+    frames, source_frames = _frames(longer), _frames(source)
+    assert len(frames) == len(source_frames) + 4 * 12  # 2 s of source + 4 s more
+    assert frames[: len(source_frames)] == source_frames  # made from the source itself
+
+    made = client.videos.create_and_poll(prompt="a ball", model="mock/mock-video", seconds="4")  # type: ignore[arg-type]
+    again = _by_reference(
+        client, "/videos/extensions", prompt="more", seconds="8", video={"id": made.id}
+    )
+    assert again.seconds == "12"  # 4 s source + 8 s
+    assert client.videos.poll(again.id).seconds == "12"
+    made_frames = _frames(client.videos.download_content(made.id).read())
+    again_frames = _frames(client.videos.download_content(again.id).read())
+    assert again_frames[: len(made_frames)] == made_frames
+    assert len(again_frames) == len(made_frames) + 8 * 12
+
+    edited = _by_reference(client, "/videos/edits", prompt="in blue", video={"id": made.id})
+    assert edited.model == "mock/mock-video"  # the source's model
+    assert client.videos.poll(edited.id).status == "completed"
+    edit_frames = _frames(client.videos.download_content(edited.id).read())
+    assert len(edit_frames) == len(made_frames) and edit_frames != made_frames
+    uploaded = client.videos.edit(prompt="in red", video=("in.mp4", source, "video/mp4"))
+    assert client.videos.poll(uploaded.id).status == "completed"
+    assert len(_frames(client.videos.download_content(uploaded.id).read())) == len(source_frames)
+
+    with server.http() as h:  # JSON bodies too, and the Idempotency-Key
+        body = {"prompt": "once", "seconds": "4", "video": {"id": made.id}}
+        first = h.post("/v1/videos/extensions", json=body, headers={"Idempotency-Key": "x-1"})
+        second = h.post("/v1/videos/extensions", json=body, headers={"Idempotency-Key": "x-1"})
+        assert first.status_code == 200, first.text
+        assert first.json()["id"] == second.json()["id"]
+        other = h.post(
+            "/v1/videos/extensions",
+            json={**body, "prompt": "twice"},
+            headers={"Idempotency-Key": "x-1"},
+        )
+        assert other.status_code == 422
+        client.videos.poll(first.json()["id"])
+        assert h.get(f"/v1/jobs/{first.json()['id']}").json()["submits"] == 1
+        missing = h.post("/v1/videos/extensions", json={"prompt": "p", "video": {"id": made.id}})
+        assert missing.status_code == 400 and missing.json()["error"]["param"] == "seconds"
+
+    with pytest.raises(openai.BadRequestError) as info:  # fal-video is not declared to extend
+        _by_reference(
+            client,
+            "/videos/extensions",
+            prompt="p",
+            seconds="4",
+            video={"id": made.id},
+            model="fal-video",
+        )
+    assert info.value.code == "unsupported_video_operation"
+    running = client.videos.create(prompt="not yet", model="mock/mock-video")  # type: ignore[arg-type]
+    with pytest.raises(openai.BadRequestError):
+        _by_reference(client, "/videos/edits", prompt="p", video={"id": running.id})
+    with pytest.raises(openai.NotFoundError):  # another key's video does not exist for it
+        _by_reference(
+            server.client(_key(server)), "/videos/edits", prompt="p", video={"id": made.id}
+        )
+    bad = client.videos.edit(prompt="p", video=("x.mp4", b"not a video", "video/mp4"))
+    failed = client.videos.poll(bad.id)
+    assert failed.status == "failed" and failed.error is not None
+    assert failed.error.code == "invalid_request"
+
+
 def test_video_input_reference_upload_and_status_values(server: Server) -> None:
     client = server.client()
     created = client.videos.create(

@@ -187,3 +187,25 @@ def test_public_ip_and_data_uri_pass() -> None:
         ],
     )
     asyncio.run(check_media_urls(request))
+
+
+def test_previews_need_a_decoder_and_a_video(monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    from tarash.tarash_gateway.providers.mock.media import make_mp4
+    from tarash.tarash_gateway.server import previews
+
+    with pytest.raises(previews.PreviewError, match="cannot decode"):
+        previews.make_preview(b"not a video at all", "thumbnail")
+    with pytest.raises(ValueError, match="not a preview variant"):
+        previews.make_preview(b"", "video")
+    clip = make_mp4(96, 64, 1.0, fps=6, seed=1)
+    sheet = previews.make_preview(clip, "spritesheet")
+    assert sheet[:2] == b"\xff\xd8"
+    real = importlib.util.find_spec
+    monkeypatch.setattr(
+        importlib.util, "find_spec", lambda name, *a: None if name == "av" else real(name, *a)
+    )
+    assert not previews.have_decoder()
+    with pytest.raises(previews.PreviewError, match=r"tarash-gateway\[previews\]"):
+        previews.make_preview(clip, "thumbnail")

@@ -24,10 +24,11 @@ from tarash.tarash_gateway.server import db as dbm
 from tarash.tarash_gateway.server.config import ServerSettings
 from tarash.tarash_gateway.server.metrics import Metrics
 from tarash.tarash_gateway.server.routes import ApiError, router
+from tarash.tarash_gateway.server.storage import StorageError, StoredObjectMissing, make_store
 from tarash.tarash_gateway.server.webhooks import Webhooks
 from tarash.tarash_gateway.server.webhooks_in import FalKeys
 from tarash.tarash_gateway.server.webhooks_in import router as provider_webhooks_router
-from tarash.tarash_gateway.server.workers import Engine, ResultStore
+from tarash.tarash_gateway.server.workers import Engine
 
 __all__ = ["OpenBindError", "create_app", "is_loopback", "serve"]
 
@@ -57,7 +58,7 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
     if settings.replicate_webhook_secret is not None:
         register_secret(settings.replicate_webhook_secret.get_secret_value())
     db = dbm.Database(settings.db_url())
-    results = ResultStore(settings.results_path())
+    results = make_store(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -65,7 +66,7 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
 
         await asyncio.to_thread(db.migrate)
         url_secret = await asyncio.to_thread(db.meta, "url_secret")
-        await asyncio.to_thread(results.root.mkdir, parents=True, exist_ok=True)
+        await results.start()
         metrics = Metrics()
         webhooks = Webhooks(db, url_secret, settings.webhook_max_attempts, settings.webhook_backoff)
         engine = Engine(db, settings, metrics, results, webhooks)
@@ -93,6 +94,14 @@ def create_app(settings: ServerSettings, master_key: str | None) -> FastAPI:
     @app.exception_handler(ApiError)
     async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
         return exc.response()
+
+    @app.exception_handler(StoredObjectMissing)
+    async def _missing(_: Request, exc: StoredObjectMissing) -> JSONResponse:
+        return ApiError(404, "the result is missing from storage", "not_found").response()
+
+    @app.exception_handler(StorageError)
+    async def _storage(_: Request, exc: StorageError) -> JSONResponse:
+        return ApiError(502, str(exc), "storage_error").response()
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
@@ -135,6 +144,10 @@ def serve(settings: ServerSettings, master_key: str | None, log_level: str = "in
             f"refusing to listen on {settings.host} without TARASH_MASTER_KEY: the server would "
             "be open to the network. Set TARASH_MASTER_KEY or bind 127.0.0.1."
         )
+    if settings.storage:  # an unusable bucket is a clear error before anything listens
+        import asyncio
+
+        asyncio.run(make_store(settings).start())
     app = create_app(settings, master_key)
     uvicorn.run(
         app,

@@ -54,9 +54,11 @@ def serve(
             f"reach {settings.host}:{settings.port} can spend your provider keys. Listening on "
             "loopback only. ***\n\n"
         )
+    from tarash.tarash_gateway.server.storage import StorageError
+
     try:
         run(settings, master, log_level=log_level)
-    except OpenBindError as exc:
+    except (OpenBindError, StorageError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None
 

@@ -30,7 +30,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from tarash.tarash_gateway._secrets import register_secret
 from tarash.tarash_gateway.models import (
@@ -92,6 +92,17 @@ class ModelAlias(BaseModel):
     poll_interval: float | None = Field(default=None, gt=0)
     retry: dict[str, Any] | None = None
     """The library's ``RetryPolicy`` fields (``max_retries``, ``initial_delay`` …)."""
+    video_modes: list[Literal["edit", "extend"]] | None = None
+    """Which of ``POST /v1/videos/edits`` / ``/v1/videos/extensions`` this model serves: the
+    source goes to it as the request's input ``video`` (extensions: ``duration_seconds`` =
+    the new segment) and the model decides what to do with it (the mock reads
+    ``provider_options.mock.video_mode``).
+    Default: both for the mock, none otherwise (a model must be declared to take them)."""
+
+    def serves_video_mode(self, mode: str) -> bool:
+        if self.video_modes is not None:
+            return mode in self.video_modes
+        return self.provider == "mock" and self.model == "mock-video"
 
 
 class ProviderTable(BaseModel):
@@ -136,8 +147,38 @@ class ServerSettings(BaseModel):
     """fal's webhook signing keys (docs.fal.ai/model-apis/model-endpoints/webhooks, 2026-12-04)."""
     replicate_webhook_secret: SecretStr | None = None
     """``whsec_…`` from Replicate's ``GET /v1/webhooks/default/secret``."""
+    storage: str | None = Field(
+        default=None, pattern=r"^s3://[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9](/.*)?$"
+    )
+    """``s3://bucket/prefix``: result bytes in S3-compatible storage (``tarash-gateway[s3]``)
+    instead of ``results_dir``."""
+    storage_endpoint_url: str | None = Field(default=None, pattern=r"^https?://")
+    """An S3-compatible endpoint (MinIO, R2, Ceph…); default AWS."""
+    storage_region: str | None = None
+    storage_access_key_id: SecretStr | None = None
+    storage_secret_access_key: SecretStr | None = None
+    """Both or neither; neither → boto3's own credential chain (environment, profile, role)."""
+    storage_content: Literal["stream", "redirect"] = "stream"
+    """``/content`` from S3: streamed through the server, or a 302 to a presigned URL."""
+    storage_url_ttl: int = Field(default=3600, ge=1, le=604800)
+    """Lifetime of a presigned URL in seconds (S3 allows at most 7 days)."""
     models: dict[str, ModelAlias] = Field(default_factory=dict)
     providers: dict[str, ProviderTable] = Field(default_factory=dict)
+
+    @field_validator("storage_access_key_id", "storage_secret_access_key", mode="after")
+    @classmethod
+    def _register_storage_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            register_secret(value.get_secret_value())  # redacted from every log line
+        return value
+
+    @model_validator(mode="after")
+    def _storage_keys_paired(self) -> ServerSettings:
+        if (self.storage_access_key_id is None) != (self.storage_secret_access_key is None):
+            raise ValueError(
+                "storage_access_key_id and storage_secret_access_key go together (or neither)"
+            )
+        return self
 
     def db_url(self) -> str:
         """``--db`` / ``[server] db``, else ``$TARASH_DB_URL``, else SQLite in the data dir."""

@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, Field
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.engine import Connection
@@ -50,7 +50,7 @@ from tarash.tarash_gateway.models import (
     TTSRequest,
     VideoGenerationRequest,
 )
-from tarash.tarash_gateway.server import auth
+from tarash.tarash_gateway.server import auth, previews
 from tarash.tarash_gateway.server import db as dbm
 from tarash.tarash_gateway.server.config import ServerConfigError
 from tarash.tarash_gateway.server.webhooks import new_secret
@@ -482,16 +482,23 @@ def result_items(request: Request, row: dict[str, Any]) -> list[dict[str, Any]]:
     return items
 
 
-def content_response(request: Request, row: dict[str, Any], index: int) -> Response:
+def result_item(row: dict[str, Any], index: int) -> dict[str, Any]:
+    """Result ``index`` of a completed job (409 while it is not, 404 past the end)."""
     if row["state"] != "completed":
         raise ApiError(409, f"job {row['id']} is {row['state']}, not completed", "not_ready")
     items = (dbm.loads(row["result"]) or {}).get("items", [])
     if not 0 <= index < len(items):
         raise ApiError(404, f"no result {index} for job {row['id']}", "not_found")
-    item = items[index]
+    item: dict[str, Any] = items[index]
+    return item
+
+
+async def content_response(request: Request, row: dict[str, Any], index: int) -> Response:
+    item = result_item(row, index)
     if "file" in item:
-        path = request.app.state.results.path(row["id"], item["file"])
-        return FileResponse(path, media_type=item.get("content_type"), filename=item["file"])
+        store = request.app.state.results
+        response: Response = await store.response(row["id"], item["file"], item.get("content_type"))
+        return response
     return RedirectResponse(item["url"], status_code=302)
 
 
@@ -571,8 +578,7 @@ async def _images_answer(
         if response_format == "url":
             data.append({"url": item["url"]})
         elif "file" in item:
-            path = request.app.state.results.path(final["id"], item["file"])
-            raw = await asyncio.to_thread(path.read_bytes)
+            raw = await request.app.state.results.read(final["id"], item["file"])
             data.append({"b64_json": base64.b64encode(raw).decode()})
         else:
             data.append({"url": item["url"]})
@@ -721,7 +727,7 @@ async def audio_speech(
         final = await wait_final(request, row["id"], 600)
         if final["state"] != "completed":
             raise _failure(final)
-        return content_response(request, final, 0)
+        return await content_response(request, final, 0)
     return await _stream_speech(request, row, job_request, body.stream_format == "sse")
 
 
@@ -750,9 +756,7 @@ async def _stream_speech(
         raise _failure({**row, "state": "failed", "error": json.dumps(error)}) from None
     ctype = stream.content_type or sniff_content_type(first) or "application/octet-stream"
     name = f"0{_ext(ctype)}"
-    path = app.results.path(job_id, name)
-    await asyncio.to_thread(path.parent.mkdir, parents=True, exist_ok=True)
-    fh = await asyncio.to_thread(open, path, "wb")
+    fh = await app.results.open_writer(job_id, name)
 
     async def body() -> AsyncIterator[bytes]:
         size = 0
@@ -763,7 +767,7 @@ async def _stream_speech(
         try:
             chunk: bytes | None = first
             while chunk is not None:
-                await asyncio.to_thread(fh.write, chunk)
+                await fh.write(chunk)
                 size += len(chunk)
                 if sse:
                     event = {
@@ -787,7 +791,7 @@ async def _stream_speech(
         except TarashException as exc:
             outcome = ("failed", error_json(exc))
         finally:
-            await asyncio.to_thread(fh.close)
+            await fh.close()
             await stream.aclose()
             result: dict[str, Any] = {
                 "items": [{"file": name, "content_type": ctype, "size": size}],
@@ -855,7 +859,7 @@ async def voice_changer(request: Request, who: auth.Principal = Depends(principa
     final = await wait_final(request, row["id"], 600)
     if final["state"] != "completed":
         raise _failure(final)
-    return content_response(request, final, 0)
+    return await content_response(request, final, 0)
 
 
 # ============================================================================ videos
@@ -895,7 +899,7 @@ def video_object(row: dict[str, Any]) -> dict[str, Any]:
         "expires_at": None,
         "model": row["model_alias"],
         "prompt": request.get("prompt"),
-        "seconds": str(options.get("seconds") or request.get("duration_seconds") or ""),
+        "seconds": _video_seconds(row, options, request, status),
         "size": options.get("size") or "",
         "remixed_from_video_id": options.get("remixed_from"),
         "error": None,
@@ -905,6 +909,16 @@ def video_object(row: dict[str, Any]) -> dict[str, Any]:
         code = error.get("code") or ("cancelled" if row["state"] == "cancelled" else row["state"])
         body["error"] = {"code": code, "message": error.get("message") or row["state"]}
     return body
+
+
+def _video_seconds(
+    row: dict[str, Any], options: dict[str, Any], request: dict[str, Any], status: str
+) -> str:
+    if options.get("video_mode") == "extend" and status == "completed":
+        duration = ((dbm.loads(row["result"]) or {}).get("meta") or {}).get("duration")
+        if isinstance(duration, int | float) and duration > 0:
+            return str(round(duration))  # the stitched total the provider reported
+    return str(options.get("seconds") or request.get("duration_seconds") or "")
 
 
 def _poll_after_ms(row: dict[str, Any]) -> str:
@@ -1030,14 +1044,88 @@ async def video_content(
     variant: str = "video",
     who: auth.Principal = Depends(principal),
 ) -> Any:
+    """The video (``variant=video``, the default), or a preview made from it:
+    ``thumbnail`` (WebP) or ``spritesheet`` (JPEG) — see ``server/previews.py``."""
     row = await owned_job(request, who, video_id)
     if row["operation"] != "video":
         raise ApiError(404, f"no video {video_id!r}", "not_found")
-    if variant != "video":
+    if variant not in previews.VARIANTS:
         raise ApiError(
-            404, f"variant {variant!r} is not available", "variant_not_available", "variant"
+            400,
+            f"variant must be one of {', '.join(previews.VARIANTS)}, not {variant!r}",
+            "invalid_request",
+            "variant",
         )
-    return content_response(request, row, 0)
+    kind = previews.VARIANTS[variant]
+    if kind is None:
+        return await content_response(request, row, 0)
+    item = result_item(row, 0)
+    content_type, name = kind
+    store = request.app.state.results
+    if not await store.exists(row["id"], name):
+        if not previews.have_decoder():
+            raise ApiError(
+                404,
+                f"variant {variant!r} is not available for video {video_id}: the server has "
+                "no video decoder to make it (install tarash-gateway[previews])",
+                "variant_not_available",
+                "variant",
+            )
+        source = await _video_bytes(request, row, item)
+        try:
+            image = await asyncio.to_thread(previews.make_preview, source, variant)
+        except previews.PreviewError as exc:
+            raise ApiError(
+                404,
+                f"variant {variant!r} is not available for video {video_id}: {exc}",
+                "variant_not_available",
+                "variant",
+            ) from None
+        await store.write(row["id"], name, image, content_type)
+    response: Response = await store.response(row["id"], name, content_type)
+    return response
+
+
+MAX_PREVIEW_SOURCE = 512 * 1024 * 1024
+"""Largest video downloaded from a provider URL to make a preview of it."""
+
+
+async def _video_bytes(request: Request, row: dict[str, Any], item: dict[str, Any]) -> bytes:
+    """A video result's bytes: from storage, or downloaded (bounded) from its URL."""
+    if "file" in item:
+        data: bytes = await request.app.state.results.read(row["id"], item["file"])
+        return data
+    url = str(item["url"])
+    if not request.app.state.settings.allow_private_urls:
+        await check_media_urls(VideoGenerationRequest(prompt="-", video=url))
+    import httpx
+
+    chunks: list[bytes] = []
+    size = 0
+    try:
+        async with (
+            httpx.AsyncClient(timeout=60, follow_redirects=True) as client,
+            client.stream("GET", url) as answer,
+        ):
+            answer.raise_for_status()
+            async for chunk in answer.aiter_bytes():
+                size += len(chunk)
+                if size > MAX_PREVIEW_SOURCE:
+                    raise ApiError(
+                        404,
+                        f"video {row['id']} is larger than {MAX_PREVIEW_SOURCE} bytes: no preview",
+                        "variant_not_available",
+                        "variant",
+                    )
+                chunks.append(chunk)
+    except httpx.HTTPError as exc:
+        raise ApiError(
+            502,
+            f"cannot download video {row['id']} from its provider to make a preview: "
+            f"{type(exc).__name__}",
+            "upstream_error",
+        ) from None
+    return b"".join(chunks)
 
 
 @router.delete("/v1/videos/{video_id}")
@@ -1050,15 +1138,8 @@ async def delete_video(
         raise ApiError(404, f"no video {video_id!r}", "not_found")
     await _request_cancel(request, row, delete=True)
     if row["state"] in dbm.TERMINAL_STATES:
-        folder = request.app.state.results.root / row["id"]
-        await asyncio.to_thread(_remove_tree, folder)
+        await request.app.state.results.remove(row["id"])
     return {"id": video_id, "deleted": True, "object": "video.deleted"}
-
-
-def _remove_tree(folder: Any) -> None:
-    import shutil
-
-    shutil.rmtree(folder, ignore_errors=True)
 
 
 class Remix(BaseModel):
@@ -1077,15 +1158,7 @@ async def remix_video(
         raise ApiError(404, f"no video {video_id!r}", "not_found")
     if source["state"] != "completed":
         raise ApiError(400, f"video {video_id} is {source['state']}, not completed", "not_ready")
-    item = (dbm.loads(source["result"]) or {}).get("items", [{}])[0]
-    if "file" in item:
-        if item.get("size", 0) > MAX_UPLOAD:
-            raise ApiError(400, "the source video is too large to remix", "too_large")
-        path = request.app.state.results.path(source["id"], item["file"])
-        data = await asyncio.to_thread(path.read_bytes)
-        video = to_data_uri(data, item.get("content_type") or "video/mp4")
-    else:
-        video = item["url"]
+    video = await _source_video(request, source)
     original = json.loads(source["request"])
     options = json.loads(source["options"] or "{}")
     job_request = _build(
@@ -1106,6 +1179,150 @@ async def remix_video(
         options={**options, "remixed_from": video_id},
     )
     return _video_response(row)
+
+
+# POST /v1/videos/edits and /v1/videos/extensions, as the installed openai SDK sends them
+# (resources/videos.py `edit` / `extend`, types/video_edit_params.py and
+# video_extend_params.py; checked 2026-12-04): always multipart; `prompt`; `video` either a
+# file or a reference `{"id": <completed video>}`, which the SDK's form encoding sends as
+# the field `video[id]`; `seconds` (extensions, required: types/video_seconds.py "4" | "8" |
+# "12", the docstring also names 16 and 20) is the length of the new segment.
+
+_VIDEO_MODE_ROUTE = {"edit": "videos.edits", "extend": "videos.extensions"}
+
+
+@router.post("/v1/videos/edits")
+async def edit_video(request: Request, who: auth.Principal = Depends(principal)) -> Any:
+    """A new video made by editing a source video (a completed video or an upload)."""
+    return await _video_to_video(request, who, "edit")
+
+
+@router.post("/v1/videos/extensions")
+async def extend_video(request: Request, who: auth.Principal = Depends(principal)) -> Any:
+    """A new video: the source video continued by ``seconds`` more."""
+    return await _video_to_video(request, who, "extend")
+
+
+async def _video_to_video(request: Request, who: auth.Principal, mode: str) -> Any:
+    route = _VIDEO_MODE_ROUTE[mode]
+    await reserve_idempotency(request, who, route)
+    try:
+        if request.headers.get("content-type", "").startswith("application/json"):
+            form: Any = await request.json()
+            if not isinstance(form, dict):
+                raise ApiError(400, "the body must be a JSON object", "invalid_request")
+        else:
+            form = await request.form(max_part_size=MAX_UPLOAD)
+        prompt = _form_str(form, "prompt")
+        if prompt is None:
+            raise ApiError(400, "prompt is required", "invalid_request", "prompt")
+        seconds = _form_str(form, "seconds")
+        if mode == "extend" and seconds is None:
+            raise ApiError(400, "seconds is required", "invalid_request", "seconds")
+        if seconds is not None and not seconds.isdigit():
+            raise ApiError(400, "seconds must be a whole number", "invalid_request", "seconds")
+        given = form.get("video")
+        reference = _form_str(form, "video[id]")
+        if isinstance(given, dict):
+            reference = given.get("id") if isinstance(given.get("id"), str) else None
+            given = None
+        elif isinstance(given, str):
+            given = None
+        if reference is not None and given is not None:
+            raise ApiError(
+                400, "give video as a file or as video[id], not both", "invalid_request", "video"
+            )
+        if reference is None and given is None:
+            raise ApiError(
+                400, "video is required (a file, or video[id])", "invalid_request", "video"
+            )
+        original: dict[str, Any] = {}
+        source_options: dict[str, Any] = {}
+        if reference is not None:
+            source = await owned_job(request, who, reference)
+            if source["operation"] != "video":
+                raise ApiError(404, f"no video {reference!r}", "not_found", "video")
+            if source["state"] != "completed":
+                raise ApiError(
+                    400, f"video {reference} is {source['state']}, not completed", "not_ready"
+                )
+            video = await _source_video(request, source)
+            original = json.loads(source["request"])
+            source_options = json.loads(source["options"] or "{}")
+            default_model = str(source["model_alias"])
+        else:
+            video = await _read_upload(given, "video")
+            default_model = _default_video_model(request, mode)
+        model = _form_str(form, "model") or default_model
+        alias = request.app.state.settings.resolve(model)
+        if alias is not None and not alias.serves_video_mode(mode):
+            what = "edit" if mode == "edit" else "extend"
+            raise ApiError(
+                400,
+                f"model {model!r} ({alias.provider}/{alias.model}) cannot {what} videos here: "
+                f'only models whose [models.<alias>] video_modes lists "{mode}" are sent a '
+                "source video for this route (the mock does both)",
+                "unsupported_video_operation",
+                "model",
+            )
+        job_request = _build(
+            VideoGenerationRequest,
+            prompt=prompt,
+            video=video,
+            duration_seconds=int(seconds) if seconds else original.get("duration_seconds"),
+            aspect_ratio=original.get("aspect_ratio"),
+            resolution=original.get("resolution"),
+            provider_options={"mock": {"video_mode": mode}},  # only the mock reads it
+        )
+        from_key = "edited_from" if mode == "edit" else "extended_from"
+        source_seconds = str(
+            source_options.get("seconds") or original.get("duration_seconds") or ""
+        )
+        total = seconds  # an extension's `seconds` is the stitched total, once known
+        if mode == "extend" and seconds and source_seconds.isdigit():
+            total = str(int(source_seconds) + int(seconds))
+        options = {
+            "seconds": total if mode == "extend" else (source_seconds or None),
+            "segment_seconds": seconds if mode == "extend" else None,
+            "size": source_options.get("size"),
+            "video_mode": mode,
+            from_key: reference,
+        }
+        row, _ = await create_job(
+            request,
+            who,
+            route=route,
+            operation="video",
+            model=model,
+            job_request=job_request,
+            options=options,
+            callback_url=_form_str(form, "callback_url"),
+        )
+    finally:
+        await release_idempotency(request)
+    return _video_response(row)
+
+
+def _default_video_model(request: Request, mode: str) -> str:
+    """For an uploaded source: the first video model that serves ``mode``."""
+    for name, alias in request.app.state.settings.model_names():
+        if alias.operation == "video" and alias.serves_video_mode(mode):
+            return str(name)
+    raise ApiError(
+        400, f"model is required (no model here serves {mode})", "missing_model", "model"
+    )
+
+
+async def _source_video(request: Request, source: dict[str, Any]) -> str:
+    """A completed video as an input: its stored bytes as a data URI (≤ 50 MB), or the
+    provider's URL."""
+    item = (dbm.loads(source["result"]) or {}).get("items", [{}])[0]
+    if "file" not in item:
+        return str(item["url"])
+    if item.get("size", 0) > MAX_UPLOAD:
+        raise ApiError(400, f"video {source['id']} is too large to use as input", "too_large")
+    data = await request.app.state.results.read(source["id"], item["file"])
+    return to_data_uri(data, item.get("content_type") or "video/mp4")
 
 
 @router.post("/v1/videos/{video_id}/cancel")
@@ -1241,7 +1458,7 @@ async def cancel_job(
 async def job_content(
     job_id: str, request: Request, index: int = 0, who: auth.Principal = Depends(principal)
 ) -> Any:
-    return content_response(request, await owned_job(request, who, job_id), index)
+    return await content_response(request, await owned_job(request, who, job_id), index)
 
 
 @router.get("/v1/jobs/{job_id}/events")
@@ -1304,10 +1521,14 @@ async def signed_file(job_id: str, name: str, exp: int, sig: str, request: Reque
     good = _url_sig(request.app.state.url_secret, job_id, name, exp)
     if exp < time.time() or not hmac.compare_digest(good, sig):
         raise ApiError(403, "invalid or expired link", "forbidden")
-    path = request.app.state.results.path(job_id, name)
-    if not await asyncio.to_thread(path.is_file):
+    store = request.app.state.results
+    try:
+        found = await store.exists(job_id, name)
+    except ValueError:
+        found = False
+    if not found:
         raise ApiError(404, "no such file", "not_found")
-    return FileResponse(path)
+    return await store.response(job_id, name, None, download=False)
 
 
 # ============================================================================ webhook endpoints

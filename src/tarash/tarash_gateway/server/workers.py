@@ -20,19 +20,15 @@ lease cannot overwrite another's progress.
 from __future__ import annotations
 
 import asyncio
-import base64
 import contextlib
 import contextvars
 import functools
 import json
 import logging
-import os
-import re
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,15 +42,11 @@ from tarash.tarash_gateway import (
 )
 from tarash.tarash_gateway.exceptions import TarashException
 from tarash.tarash_gateway.jobs import JobRecord, JobRef, SubmitIntent, set_job_store
-from tarash.tarash_gateway.media import decode_data_uri, extension_for, sniff_content_type
 from tarash.tarash_gateway.models import (
     BaseGenerationConfig,
     BaseGenerationRequest,
-    BaseGenerationResponse,
-    ImageGenerationResponse,
     STSRequest,
     TTSRequest,
-    VideoGenerationResponse,
 )
 from tarash.tarash_gateway.models import (
     ImageGenerationRequest as _ImageRequest,
@@ -65,11 +57,12 @@ from tarash.tarash_gateway.models import (
 from tarash.tarash_gateway.server import db as dbm
 from tarash.tarash_gateway.server.config import ServerSettings
 from tarash.tarash_gateway.server.metrics import Metrics
+from tarash.tarash_gateway.server.storage import ResultStore, StorageError
 from tarash.tarash_gateway.server.webhooks_in import PROVIDERS as WEBHOOK_PROVIDERS
 from tarash.tarash_gateway.server.webhooks_in import webhook_url_for
 from tarash.tarash_gateway.webhook_hint import provider_webhook_url
 
-__all__ = ["REQUEST_TYPES", "Engine", "current_job"]
+__all__ = ["REQUEST_TYPES", "Engine", "ResultStore", "current_job"]
 
 _log = logging.getLogger("tarash.server.workers")
 
@@ -161,95 +154,6 @@ class Notifier:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(timeout):
                 await event.wait()
-
-
-# ============================================================================ results
-
-
-_SAFE_ID = re.compile(r"[a-z]{2,8}_[0-9a-f]{8,64}")
-
-
-class ResultStore:
-    """Results given as bytes are kept under ``root/<job id>/``; URLs are kept as URLs."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-
-    def path(self, job_id: str, name: str) -> Path:
-        if not _SAFE_ID.fullmatch(job_id):
-            raise ValueError(f"not a job id: {job_id!r}")
-        return self.root / job_id / Path(name).name
-
-    async def save(self, job_id: str, response: BaseGenerationResponse) -> dict[str, Any]:
-        items = _items(response)
-        saved = await asyncio.to_thread(self._write, job_id, items)
-        meta = {
-            k: v
-            for k, v in response.model_dump(
-                mode="json",
-                include={
-                    "provider",
-                    "model",
-                    "provider_request_id",
-                    "width",
-                    "height",
-                    "duration",
-                    "seed",
-                    "revised_prompt",
-                    "resolution",
-                    "sample_rate",
-                    "output_format",
-                },
-            ).items()
-            if v is not None
-        }
-        cost = response.cost.model_dump(mode="json") if response.cost is not None else None
-        return {"items": saved, "meta": meta, "cost": cost, "warnings": list(response.warnings)}
-
-    def _write(self, job_id: str, items: list[tuple[str | bytes, str | None]]) -> list[Any]:
-        out: list[dict[str, Any]] = []
-        for index, (item, ctype) in enumerate(items):
-            if isinstance(item, str):
-                out.append({"url": item, "content_type": ctype})
-                continue
-            ctype = ctype or sniff_content_type(item) or "application/octet-stream"
-            name = f"{index}{extension_for(ctype)}"
-            target = self.path(job_id, name)
-            target.parent.mkdir(parents=True, exist_ok=True)
-            tmp = target.with_suffix(target.suffix + ".part")
-            with open(tmp, "wb") as fh:
-                fh.write(item)
-                fh.flush()
-                os.fsync(fh.fileno())
-            tmp.replace(target)
-            out.append({"file": name, "content_type": ctype, "size": len(item)})
-        return out
-
-
-def _decode(item: Any, ctype: str | None) -> tuple[str | bytes, str | None]:
-    if isinstance(item, dict):
-        return bytes(item["content"]), item.get("content_type") or ctype
-    if hasattr(item, "content") and isinstance(getattr(item, "content", None), bytes):
-        return item.content, getattr(item, "content_type", None) or ctype
-    text = str(item)
-    if text.startswith(("http://", "https://")):
-        return text, ctype
-    if text.startswith("data:"):
-        data, dtype = decode_data_uri(text)
-        return data, dtype or ctype
-    return base64.b64decode(text), ctype
-
-
-def _items(response: BaseGenerationResponse) -> list[tuple[str | bytes, str | None]]:
-    if isinstance(response, VideoGenerationResponse):
-        videos = list(response.videos) or [response.video]
-        return [_decode(v, response.content_type) for v in videos]
-    if isinstance(response, ImageGenerationResponse):
-        return [_decode(i, response.content_type) for i in response.images]
-    audio = getattr(response, "audio", None)
-    if audio is not None:
-        return [(base64.b64decode(audio), getattr(response, "content_type", None))]
-    raise ValueError(f"no media in a {type(response).__name__}")
 
 
 # ============================================================================ the engine
@@ -724,9 +628,12 @@ class Engine:
         try:
             response = await fetch_job_result_async(ref, config)
             saved = await self.results.save(job_id, response)
-        except TarashException as exc:
-            self.metrics.upstream_errors.labels(config.provider, type(exc).__name__).inc()
-            fetch_error = error_json(exc, "result_fetch_failed")
+        except (TarashException, StorageError) as exc:
+            if isinstance(exc, TarashException):
+                self.metrics.upstream_errors.labels(config.provider, type(exc).__name__).inc()
+                fetch_error = error_json(exc, "result_fetch_failed")
+            else:  # the bucket is down: fetch again later (bounded below)
+                fetch_error = {"code": "result_store_failed", "message": str(exc)}
             if row["attempts"] > 30:
                 await self.db.run(lambda c: self._finish(c, job_id, "failed", error=fetch_error))
                 return

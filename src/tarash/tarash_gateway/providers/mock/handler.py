@@ -63,7 +63,7 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers.base import AttemptContext, BaseProviderHandler, Prepared
 from tarash.tarash_gateway.providers.field_mappers import apply_field_mappers, match_model_key
-from tarash.tarash_gateway.providers.mock import media
+from tarash.tarash_gateway.providers.mock import media, video_edit
 
 __all__ = ["MockProviderHandler"]
 
@@ -100,6 +100,8 @@ class MockProviderHandler(BaseProviderHandler):
                 apply_field_mappers(registry[key], request, provider="mock", model=config.model)
                 self.check_unsupported(config, request, registry[key], warnings)
             _check_mock_combinations(operation, config, request, warnings)  # issue 15
+        if operation == "video":
+            video_edit.source_of(request, config.model)  # a bad input video fails here
         payload = request.model_dump(
             mode="python", exclude={"image_list", "video", "audio", "mask_image"}
         )
@@ -240,6 +242,10 @@ class MockProviderHandler(BaseProviderHandler):
                 mode="json", exclude={"responses"}
             ),
         }
+        if ctx.operation == "video":
+            source = video_edit.source_of(prepared.request, ctx.model)
+            if source is not None:
+                data["video_source"] = source
         job_id = f"mock_{uuid.uuid4().hex[:20]}"
         job = ctx.job(job_id, provider="mock", data=data)
         if polling is None:
@@ -367,12 +373,39 @@ class MockProviderHandler(BaseProviderHandler):
         }
         if ctx.operation == "video":
             request = VideoGenerationRequest.model_validate(payload)
+            source = job.data.get("video_source")
+            if source is not None and choice is None:
+                return self._video_from(ctx, request, source, seed, common)
             return self._video(ctx, request, seed, choice, common)
         if ctx.operation == "image":
             return self._image(ctx, ImageGenerationRequest.model_validate(payload), seed, common)
         if ctx.operation == "tts":
             return self._tts(ctx, TTSRequest.model_validate(payload), seed, common)
         return self._sts(ctx, payload, job.data.get("input_duration"), seed, common)
+
+    def _video_from(
+        self,
+        ctx: AttemptContext,
+        request: VideoGenerationRequest,
+        source: dict[str, Any],
+        seed: int,
+        common: dict[str, Any],
+    ) -> Any:
+        """An edit or an extension of the input video (``video_edit``)."""
+        clip, duration = video_edit.render(source, request.duration_seconds, seed)
+        width, height = int(source["width"]), int(source["height"])
+        return ctx.video_response(
+            video=MediaContent(content=clip, content_type="video/mp4"),
+            content_type="video/mp4",
+            duration=duration,
+            width=width,
+            height=height,
+            resolution=f"{min(width, height)}p",
+            aspect_ratio=_ratio_text(width, height),
+            file_size=len(clip),
+            seed=seed,
+            **common,
+        )
 
     def _video(
         self,
