@@ -26,9 +26,14 @@ Usage::
         --types-ref main --zod-ref <sha>                      # offline: a local fal-js clone
     python scripts/refresh_schemas.py replicate               # online, REPLICATE_API_TOKEN
     python scripts/refresh_schemas.py fal --check             # report differences, write nothing
+    python scripts/refresh_schemas.py fal --fal-git DIR --check --record   # ... and log the check
 
 ``--check`` exits 1 when the fresh facts differ from the stored snapshot and prints
 which endpoint ids appeared or disappeared and which fields / enums / ranges changed.
+``--record`` (with ``--check``) appends that outcome — date, the source commit it was
+compared against, the number of differences and the first of them — to the stored
+snapshot's ``fresh_checks`` list without touching its facts; a refresh keeps the list and
+appends its own entry, so the snapshot says when it was last compared with what.
 Never run from the test suite: it reads the network (bounded: one attempt per URL,
 20 s timeout each, at most ``--max-requests`` requests).
 """
@@ -734,6 +739,21 @@ def diff(old: dict[str, Any], new: dict[str, Any], key: str) -> Iterator[str]:
                 yield f"~ {name} {field}: {before.get(field)} -> {after.get(field)}"
 
 
+def check_record(
+    fresh: dict[str, Any], changes: list[str], how: str, today: dt.date | None = None
+) -> dict[str, Any]:
+    """One ``fresh_checks`` entry: when, against which source, with what outcome."""
+    sources = fresh.get("sources", {})
+    against = sources.get("endpoint_types") or sources.get("online") or sources
+    return {
+        "date": (today or dt.datetime.now(dt.UTC).date()).isoformat(),
+        "against": against,
+        "how": how,
+        "differences": len(changes),
+        "first_differences": changes[:50],
+    }
+
+
 def write(path: Path, snapshot: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(snapshot, ensure_ascii=False, separators=(",", ":"), sort_keys=False)
@@ -749,7 +769,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--zod-ref", default=None, help="ref of libs/types zod files in --fal-git")
     parser.add_argument("--previous-ref", default=None, help="older endpoints.ts ref (dropped ids)")
     parser.add_argument("--max-requests", type=int, default=400)
+    parser.add_argument(
+        "--record", action="store_true", help="with --check: log the outcome in fresh_checks"
+    )
     args = parser.parse_args(argv)
+    if args.record and not args.check:
+        parser.error("--record goes with --check (a refresh records itself)")
     path = DATA / f"{args.provider}.json"
     stored = json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
     fetcher = Fetcher(args.max_requests)
@@ -764,11 +789,21 @@ def main(argv: list[str] | None = None) -> int:
         fresh = replicate_online(fetcher, stored)
         key = "models"
     changes = list(diff(stored, fresh, key))
+    how = "refresh_schemas.py " + " ".join(
+        a if not (args.fal_git and a == str(args.fal_git)) else "<local fal-js clone>"
+        for a in (argv if argv is not None else sys.argv[1:])
+    )
+    record = check_record(fresh, changes, how)
     if args.check:
         for line in changes:
             print(line)
         print(f"{len(changes)} difference(s) against {path.relative_to(ROOT)}")
+        if args.record:
+            stored.setdefault("fresh_checks", []).append(record)
+            write(path, stored)
+            print(f"recorded the check in {path.relative_to(ROOT)} (fresh_checks)")
         return 1 if changes else 0
+    fresh["fresh_checks"] = [*stored.get("fresh_checks", []), record]
     write(path, fresh)
     print(f"wrote {path.relative_to(ROOT)} ({len(changes)} change(s))")
     return 0

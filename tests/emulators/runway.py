@@ -14,6 +14,10 @@ errors ``{"error": "..."}``; body validation errors add zod-style ``issues``):
   runwayUri}``; the upload itself is the multipart ``POST`` to ``uploadUrl`` (served here
   too, without auth, like a presigned storage URL) with ``fields`` + ``file``.
 
+Accepted models are the installed SDK's (:func:`sdk_models`); a test that plays "Runway
+launched a model after our catalog" admits one explicitly with :meth:`RunwayEmulator.add_model`
+(cleared on reset).
+
 Credits: ``duration * 10`` for video (``5 * 10`` when no duration), ``8`` per image task;
 ``job.data["credits"]`` overrides. A job script's ``error`` may be a string (the
 ``failure``) or ``{"failure": ..., "failureCode": ...}``.
@@ -120,9 +124,34 @@ class RunwayEmulator(Emulator):
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.uploads: dict[str, dict[str, Any]] = {}
+        self.extra_models: dict[str, dict[str, dict[str, Any]]] = {}
+
+    def add_model(
+        self,
+        model: str,
+        endpoints: tuple[str, ...] = ("text_to_video", "image_to_video"),
+        *,
+        required: tuple[str, ...] = (),
+        ratios: tuple[str, ...] = (),
+    ) -> None:
+        """Admit a model the installed SDK does not list, on ``endpoints``, with the wire
+        names of its required keys and its ratio literal (empty: any ratio)."""
+        unknown = sorted(set(endpoints) - set(_TASK_ENDPOINTS))
+        if unknown:
+            raise ValueError(f"unknown Runway endpoint(s) {unknown}; known: {_TASK_ENDPOINTS}")
+        for endpoint in endpoints:
+            self.extra_models.setdefault(endpoint, {})[model] = {
+                "required": set(required),
+                "ratios": tuple(ratios),
+            }
+
+    def accepted_models(self, endpoint: str) -> dict[str, dict[str, Any]]:
+        """The SDK's models of ``endpoint`` plus those a test admitted."""
+        return {**sdk_models(endpoint), **self.extra_models.get(endpoint, {})}
 
     def on_reset(self) -> None:
         self.uploads.clear()
+        self.extra_models.clear()
 
     def error_body(self, status: int, message: str) -> Any:
         return {"error": message}
@@ -209,7 +238,7 @@ class RunwayEmulator(Emulator):
         elif not isinstance(body.get("promptText"), str) or not body["promptText"]:
             issues.append({"code": "invalid_type", "path": ["promptText"], "message": "Required"})
         model = body.get("model")
-        known = sdk_models(endpoint)
+        known = self.accepted_models(endpoint)
         if isinstance(model, str) and model not in known:
             issues.append(
                 {

@@ -188,3 +188,57 @@ def test_fetcher_refuses_plain_http_and_is_bounded(rs: Any) -> None:
         fetcher.get("http://example.test/x")
     with pytest.raises(RuntimeError, match="budget"):
         fetcher.get("https://example.test/x")
+
+
+def test_check_record_names_the_source_and_the_outcome(rs: Any) -> None:
+    import datetime as dt
+
+    fresh = {"sources": {"endpoint_types": {"repo": "fal-ai/fal-js", "commit": "abc"}}}
+    entry = rs.check_record(fresh, ["+ endpoint x"], "refresh_schemas.py fal", dt.date(2026, 1, 2))
+    assert entry == {
+        "date": "2026-01-02",
+        "against": {"repo": "fal-ai/fal-js", "commit": "abc"},
+        "how": "refresh_schemas.py fal",
+        "differences": 1,
+        "first_differences": ["+ endpoint x"],
+    }
+
+
+def test_offline_refresh_then_recorded_check_from_a_local_clone(
+    rs: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+    import subprocess
+
+    clone = tmp_path / "fal-js"
+    target = clone / "libs" / "client" / "src" / "types" / "endpoints.ts"
+    target.parent.mkdir(parents=True)
+    target.write_text(ENDPOINTS_TS, encoding="utf-8")
+    git = ["git", "-C", str(clone), "-c", "user.name=t", "-c", "user.email=t@example.invalid"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "types"], check=True)
+    monkeypatch.setattr(rs, "ROOT", tmp_path)
+    monkeypatch.setattr(rs, "DATA", tmp_path / "schemas")
+    args = ["fal", "--fal-git", str(clone), "--types-ref", "HEAD"]
+
+    assert rs.main(args) == 0  # offline refresh: writes the snapshot and logs itself
+    path = tmp_path / "schemas" / "fal.json"
+    first = json.loads(path.read_text(encoding="utf-8"))
+    assert first["endpoint_ids"] == ["fal-ai/demo", "fal-ai/demo/fast"]
+    assert [c["differences"] for c in first["fresh_checks"]] == [2]
+    assert str(clone) not in first["fresh_checks"][0]["how"]  # no local paths in the data
+
+    assert rs.main([*args, "--check", "--record"]) == 0
+    second = json.loads(path.read_text(encoding="utf-8"))
+    assert {k: v for k, v in second.items() if k != "fresh_checks"} == {
+        k: v for k, v in first.items() if k != "fresh_checks"
+    }
+    assert [c["differences"] for c in second["fresh_checks"]] == [2, 0]
+    commit = subprocess.run(
+        [*git, "rev-parse", "HEAD"], check=True, capture_output=True, text=True
+    ).stdout.strip()
+    assert second["fresh_checks"][-1]["against"]["commit"] == commit
+    assert "0 difference(s)" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        rs.main([*args, "--record"])  # --record without --check is refused

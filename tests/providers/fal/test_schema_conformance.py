@@ -175,3 +175,14 @@ def test_docs_model_tables_are_generated_from_the_mappings() -> None:
         [sys.executable, str(script), "--check"], capture_output=True, text=True, check=False
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_fresh_checks_are_logged_against_the_snapshot_source() -> None:
+    snap = load_snapshot("fal")
+    checks = snap.get("fresh_checks", [])
+    assert checks, "run refresh_schemas.py fal --check --record after a fresh check"
+    last = checks[-1]
+    assert last["date"] >= snap["taken"]
+    assert last["against"]["commit"] == snap["sources"]["endpoint_types"]["commit"]
+    if "--check" in last["how"]:  # a logged check (not a refresh) found the snapshot current
+        assert last["differences"] == 0, last["first_differences"]

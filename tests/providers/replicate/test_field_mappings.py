@@ -297,6 +297,8 @@ def test_image_families_map_to_real_input_names(
         ("black-forest-labs/flux-1.1-pro", {"size": "1000x768"}, "multiples of 32"),
         ("black-forest-labs/flux-1.1-pro", {"size": "1024x768", "aspect_ratio": "1:1"}, "either"),
         ("ideogram-ai/ideogram-v3-quality", {"image_list": frames((FIRST, "reference"))}, "mask"),
+        # Ideogram's seed tops out at 2**31 - 1 (ideogram-v3-balanced e78d8251, 2026-12-04)
+        ("ideogram-ai/ideogram-v3-balanced", {"seed": 2147483648}, "2147483647"),
         ("recraft-ai/recraft-v3", {"style": "watercolor"}, "not supported"),
         ("recraft-ai/recraft-v3", {"size": "999x999"}, "not supported"),
     ],
@@ -338,3 +340,7 @@ def test_unknown_model_uses_generic_names_with_a_warning() -> None:
     assert _plain(prepared.payload) == {"prompt": "p", "duration": 4, "image": FIRST}
     assert prepared.mapping_key is None
     assert any("no validated field mapping" in w for w in prepared.warnings)
+
+
+def test_ideogram_seed_up_to_its_published_maximum() -> None:
+    assert image("ideogram-ai/ideogram-v3-turbo", prompt="p", seed=2147483647)["seed"] == 2147483647

@@ -141,3 +141,33 @@ async def test_a_bad_extra_param_fails_like_replicate(replicate: ReplicateEmulat
     with pytest.raises(ValidationError) as info:
         await generate_image_async(config, request)
     assert info.value.field == "safety_tolerance"
+
+
+def test_newly_verified_sources_are_recorded_with_their_facts() -> None:
+    # flux-schnell / flux-dev come from Replicate's own cog source (replicate/cog-flux
+    # predict.py, newest stored commit 51e81e03, 2025-07-31), checked 2026-12-04.
+    for model in ("black-forest-labs/flux-schnell", "black-forest-labs/flux-dev"):
+        source = MODELS[model]["source"]
+        assert "replicate/cog-flux" in source["url"] and "51e81e03" in source["url"]
+    schnell = replicate_fields("black-forest-labs/flux-schnell")
+    assert schnell is not None
+    assert schnell["num_inference_steps"]["maximum"] == 4
+    assert "3:4" in schnell["aspect_ratio"]["enum"] and "4:3" in schnell["aspect_ratio"]["enum"]
+    assert value_problem(schnell["megapixels"], "2") is not None
+    dev = replicate_fields("black-forest-labs/flux-dev")
+    assert dev is not None and dev["image"]["type"] == "file"
+    assert dev["num_inference_steps"]["maximum"] == 50
+
+
+def test_emulator_enforces_a_newly_verified_schema(replicate: ReplicateEmulator) -> None:
+    steps = _create(
+        replicate, "black-forest-labs/flux-schnell", {"prompt": "p", "num_inference_steps": 5}
+    )
+    assert steps.status_code == 422
+    assert steps.json()["invalid_fields"][0]["field"] == "input.num_inference_steps"
+    ok = _create(
+        replicate,
+        "black-forest-labs/flux-schnell",
+        {"prompt": "p", "num_inference_steps": 4, "megapixels": "0.25", "aspect_ratio": "4:3"},
+    )
+    assert ok.status_code == 201

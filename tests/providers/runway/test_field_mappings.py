@@ -28,6 +28,8 @@ from tarash.tarash_gateway.models import (
 )
 from tarash.tarash_gateway.providers.runway import RunwayProviderHandler
 from tarash.tarash_gateway.providers.runway.field_mappings import (
+    GENERIC_IMAGE_MAPPERS,
+    GENERIC_VIDEO_MAPPERS,
     IMAGE_SPECS,
     MODEL_MAPPINGS,
     RETIRED_MODELS,
@@ -305,3 +307,56 @@ def test_text_to_image_payloads() -> None:
 def test_image_validation(model: str, fields: dict[str, Any], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         image(model, prompt="p", **fields)
+
+
+# ---------------------------------------------------------------------------- generic mapping
+
+
+def _share(params: dict[str, dict[str, Any]], key: str) -> float:
+    return sum(key in fields for fields in params.values()) / len(params)
+
+
+@pytest.mark.parametrize("param", sorted(GENERIC_VIDEO_MAPPERS))
+def test_generic_video_names_are_the_sdks_usual_ones(param: str) -> None:
+    # Every name the generic mapping writes is a keyword of the SDK's video params, and the
+    # core ones (promptText, duration, ratio, promptImage) are taken by nearly every model.
+    either = {**{f"t2v:{m}": f for m, f in T2V.items()}, **{f"i2v:{m}": f for m, f in I2V.items()}}
+    assert _share(either, param) > 0, f"{param}: no runwayml video model takes it"
+    if param in ("prompt_text", "duration"):
+        assert _share(T2V, param) == 1.0 and _share(I2V, param) == 1.0
+    if param == "ratio":
+        assert _share(T2V, param) >= 0.9
+    if param == "prompt_image":
+        assert _share(I2V, param) == 1.0
+
+
+@pytest.mark.parametrize("param", sorted(GENERIC_IMAGE_MAPPERS))
+def test_generic_image_names_are_the_sdks_usual_ones(param: str) -> None:
+    assert _share(T2I, param) > 0, f"{param}: no runwayml text-to-image model takes it"
+    if param in ("prompt_text", "ratio"):
+        assert _share(T2I, param) == 1.0
+    if param in ("reference_images", "output_count"):
+        assert _share(T2I, param) >= 0.5
+
+
+def test_generic_mapping_of_an_unknown_model() -> None:
+    config = VideoGenerationConfig(provider="runway", model="gen9", api_key="key_test")
+    request = VideoGenerationRequest(
+        prompt="p",
+        aspect_ratio="9:16",
+        resolution="1080p",
+        image_list=[{"image": FIRST, "type": "first_frame"}],
+    )
+    prepared = handler.prepare("video", config, request)
+    assert _plain(prepared.payload) == {
+        "prompt_text": "p",
+        "prompt_image": FIRST,
+        "ratio": "1080:1920",
+    }
+    assert any("did you mean" in w for w in prepared.warnings)
+    with pytest.raises(ValidationError, match="last frame alone"):
+        handler.prepare(
+            "video",
+            config,
+            VideoGenerationRequest(prompt="p", image_list=[{"image": LAST, "type": "last_frame"}]),
+        )

@@ -25,6 +25,7 @@ from tarash.tarash_gateway.exceptions import (
     GenerationFailedError,
     HTTPConnectionError,
     HTTPError,
+    ModelUnavailableError,
     RateLimitError,
     TimeoutError,
     ValidationError,
@@ -559,3 +560,132 @@ async def test_cancel_of_an_unknown_task_is_not_a_confirmed_cancel(runway: Runwa
         base_url=runway.base_url,
     )
     assert await cancel_job_async(job, config) is False
+
+
+# ----------------------------------------------------------------- models not in the catalog
+
+
+async def test_a_new_video_model_goes_out_with_the_generic_mapping(runway: RunwayEmulator) -> None:
+    runway.add_model("gen5", ratios=("1920:1080", "1280:720"))  # launched after our catalog
+    request = VideoGenerationRequest(
+        prompt="a heron lands",
+        duration_seconds=7,
+        aspect_ratio="16:9",
+        resolution="1080p",
+        seed=3,
+        generate_audio=True,
+        negative_prompt="blur",
+        extra_params={"content_moderation": {"public_figure_threshold": "low"}},
+    )
+    response = await generate_video_async(video_config(runway, "gen5"), request)
+    create = runway.last(TASKS, "POST")
+    assert create.path == "/v1/text_to_video"
+    assert create.json == {
+        "model": "gen5",
+        "promptText": "a heron lands",
+        "ratio": "1920:1080",
+        "duration": 7,
+        "seed": 3,
+        "audio": True,
+        "negativePrompt": "blur",
+        "contentModeration": {"publicFigureThreshold": "low"},
+    }
+    (warning,) = [w for w in response.warnings if "not validated" in w]
+    assert "'gen5'" in warning and "did you mean 'gen4.5'?" in warning
+    assert response.video
+
+
+async def test_a_new_model_with_first_and_last_frames_and_an_unknown_shape(
+    runway: RunwayEmulator,
+) -> None:
+    runway.add_model("gen5", ("image_to_video",), required=("promptImage",))
+    await generate_video_async(
+        video_config(runway, "gen5"),
+        VideoGenerationRequest(
+            prompt="p",
+            aspect_ratio="4:5",  # no catalogued model has it: sent as given
+            resolution="4k",
+            image_list=[
+                {"image": FRAME_URL, "type": "first_frame"},
+                {"image": LAST_URL, "type": "last_frame"},
+            ],
+        ),
+    )
+    create = runway.last(TASKS, "POST")
+    assert create.path == "/v1/image_to_video"
+    assert create.json == {
+        "model": "gen5",
+        "promptText": "p",
+        "promptImage": [
+            {"uri": FRAME_URL, "position": "first"},
+            {"uri": LAST_URL, "position": "last"},
+        ],
+        "ratio": "4:5",
+        "resolution": "4k",
+    }
+
+
+async def test_a_new_image_model_goes_out_with_the_generic_mapping(
+    runway: RunwayEmulator,
+) -> None:
+    runway.add_model("gen5_image", ("text_to_image",), required=("promptText", "ratio"))
+    response = await generate_image_async(
+        image_config(runway, "gen5_image"),
+        ImageGenerationRequest(
+            prompt="a kite",
+            aspect_ratio="16:9",
+            n=2,
+            seed=9,
+            image_list=[{"image": FRAME_URL, "type": "reference"}],
+            provider_options={"runway": {"quality": "high"}},
+        ),
+    )
+    assert runway.last(TASKS, "POST").json == {
+        "model": "gen5_image",
+        "promptText": "a kite",
+        "ratio": "1920:1080",  # the largest catalogued pixel ratio of that shape
+        "referenceImages": [{"uri": FRAME_URL}],
+        "outputCount": 2,
+        "seed": 9,
+        "quality": "high",
+    }
+    assert any("did you mean 'gen4_image'?" in w for w in response.warnings)
+
+
+async def test_a_model_the_sdk_knows_but_the_catalog_does_not(runway: RunwayEmulator) -> None:
+    # runwayml 5.24.0 lists seedance2 (text_to_video: only promptText Required); the
+    # emulator takes it from those same types, no add_model needed.
+    response = await generate_video_async(
+        video_config(runway, "seedance2"),
+        VideoGenerationRequest(prompt="p", duration_seconds=5),
+    )
+    assert runway.last(TASKS, "POST").json == {
+        "model": "seedance2",
+        "promptText": "p",
+        "duration": 5,
+    }
+    assert any("not validated" in w for w in response.warnings)
+
+
+async def test_strict_models_refuses_a_new_model_before_any_network_call(
+    runway: RunwayEmulator,
+) -> None:
+    runway.add_model("gen5")
+    with pytest.raises(ValidationError, match="strict_models") as info:
+        await generate_video_async(
+            video_config(runway, "gen5", strict_models=True), VideoGenerationRequest(prompt="p")
+        )
+    assert "did you mean 'gen4.5'?" in str(info.value)
+    assert info.value.field == "model"
+    assert runway.requests == []
+
+
+async def test_the_emulator_rejects_a_new_model_it_was_not_told_about(
+    runway: RunwayEmulator,
+) -> None:
+    # Runway's 400 names the model: a model-unavailable answer (next config, no retries).
+    with pytest.raises(ModelUnavailableError) as info:
+        await generate_video_async(video_config(runway, "gen5"), VideoGenerationRequest(prompt="p"))
+    (issue,) = info.value.raw_response["issues"]
+    assert issue["path"] == ["model"] and "Invalid discriminator value" in issue["message"]
+    assert len(creates(runway)) == 1

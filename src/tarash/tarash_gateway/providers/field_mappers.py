@@ -322,9 +322,9 @@ def range_field_mapper(
         if isinstance(value, float) and not math.isfinite(value):
             raise ValueError(f"must be finite, got {value!r}")
         if minimum is not None and value < minimum:
-            raise ValueError(f"must be >= {minimum:g}, got {value!r}")
+            raise ValueError(f"must be >= {_number(minimum)}, got {value!r}")
         if maximum is not None and value > maximum:
-            raise ValueError(f"must be <= {maximum:g}, got {value!r}")
+            raise ValueError(f"must be <= {_number(maximum)}, got {value!r}")
         if field_type == "int":
             if float(value) != int(value):
                 raise ValueError(f"must be a whole number, got {value!r}")

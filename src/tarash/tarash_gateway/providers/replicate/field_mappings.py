@@ -602,7 +602,9 @@ IDEOGRAM_V3: dict[str, FieldMapper] = {
     "image": _ideogram_image(),
     "mask": mask_image_field_mapper("replicate"),
     "style_reference_images": image_list_field_mapper("style", "replicate", max_count=10),
-    "seed": seed_field_mapper(),
+    # seed 0..2147483647: "Max: 2147483647" on ideogram-ai/ideogram-v3-balanced version
+    # e78d8251's API page (checked 2026-12-04); the three v3 models share this Input.
+    "seed": seed_field_mapper(2147483647),
 }
 
 # --------------------------------------------------------------------------- Recraft

@@ -16,6 +16,13 @@ model's pixel ratio of that shape; for video ``resolution`` picks among them (72
 images an explicit ``size`` (``"1920x1080"``) selects the ratio directly, otherwise the
 largest size of that shape is used. The pixel ratio may also be given as-is through
 ``provider_options={"runway": {"ratio": "1584:672"}}`` (checked against the same table).
+
+A model id that is not in these tables (one Runway launched after this catalog) is sent
+with :data:`GENERIC_VIDEO_MAPPERS` / :data:`GENERIC_IMAGE_MAPPERS`: the common fields under
+the names the SDK's typed params use for nearly every model (``promptText``,
+``promptImage``, ``ratio``, ``duration``, ``seed``, ``audio``, ``negativePrompt``,
+``referenceImages``, ``outputCount``), nothing checked beyond their types, and the
+catalog's "not validated" warning (``strict_models=True`` refuses such a model).
 """
 
 from __future__ import annotations
@@ -36,6 +43,8 @@ from tarash.tarash_gateway.providers.field_mappers import (
 )
 
 __all__ = [
+    "GENERIC_IMAGE_MAPPERS",
+    "GENERIC_VIDEO_MAPPERS",
     "IMAGE_MODELS",
     "IMAGE_SPECS",
     "MODEL_MAPPINGS",
@@ -441,3 +450,122 @@ IMAGE_MODELS: dict[str, dict[str, FieldMapper]] = {
 }
 MODEL_MAPPINGS: dict[str, dict[str, FieldMapper]] = {**VIDEO_MODELS, **IMAGE_MODELS}
 """Every Runway model with a validated mapping (the registry's built-in entries)."""
+
+
+# ---------------------------------------------------------------- generic (unknown models)
+
+_GENERIC_VIDEO = RunwayVideoModel(
+    "this model", t2v_ratios=(), i2v_ratios=(), last_frame=True, audio=True, negative_prompt=True
+)
+_KNOWN_VIDEO_RATIOS = tuple(
+    dict.fromkeys(r for s in VIDEO_SPECS.values() for r in (s.t2v_ratios or ()) + s.i2v_ratios)
+)
+_KNOWN_IMAGE_RATIOS = tuple(dict.fromkeys(r for s in IMAGE_SPECS.values() for r in s.ratios))
+
+
+def _known_pixel_ratio(
+    known: Sequence[str],
+    aspect_ratio: str | None,
+    *,
+    resolution: str | None = None,
+    size: str | None = None,
+    prefer_largest: bool = False,
+) -> str | None:
+    """The pixel ratio Runway's catalogued models use for this shape, if any.
+
+    ``None`` when nothing of that shape (and resolution) is known: the generic mapping
+    then sends the caller's values as given, for Runway's API to judge.
+    """
+    if size:
+        return str(size).lower().replace("x", ":")
+    if aspect_ratio is None:
+        return None
+    if aspect_ratio in known:
+        return aspect_ratio
+    try:
+        return choose_ratio(
+            known, aspect_ratio, resolution=resolution, prefer_largest=prefer_largest
+        )
+    except ValueError:
+        return None
+
+
+def _generic_video_ratio() -> FieldMapper:
+    """``ratio``: a known pixel ratio of the requested shape (resolution picks), else the
+    ``aspect_ratio`` as given; nothing when the request sets no aspect ratio."""
+
+    def convert(request: Any, value: Any) -> Any:
+        resolution = getattr(request, "resolution", None)
+        return _known_pixel_ratio(_KNOWN_VIDEO_RATIOS, value, resolution=resolution) or value
+
+    return FieldMapper(
+        "aspect_ratio",
+        convert,
+        False,
+        FieldSpec("ratio", None, None, None, "pixel ratio of that shape, else as given"),
+    )
+
+
+def _generic_resolution() -> FieldMapper:
+    """``resolution`` as given, unless it was folded into a known pixel ratio."""
+
+    def convert(request: Any, value: Any) -> Any:
+        if value is None:
+            return None
+        aspect_ratio = getattr(request, "aspect_ratio", None)
+        folded = _known_pixel_ratio(_KNOWN_VIDEO_RATIOS, aspect_ratio, resolution=value)
+        return None if folded is not None else value
+
+    return FieldMapper("resolution", convert, False, FieldSpec("resolution", None))
+
+
+def _generic_image_ratio() -> FieldMapper:
+    """``ratio``: ``size`` as ``W:H``, else the largest known pixel ratio of the shape,
+    else the ``aspect_ratio`` as given; nothing when neither is set."""
+
+    def convert(request: Any, value: Any) -> Any:
+        size = getattr(request, "size", None)
+        pixel = _known_pixel_ratio(_KNOWN_IMAGE_RATIOS, value, size=size, prefer_largest=True)
+        return pixel or value
+
+    return FieldMapper(
+        "aspect_ratio",
+        convert,
+        False,
+        FieldSpec("ratio", None, None, None, "size as W:H, or a pixel ratio of that shape"),
+        also_consumes=frozenset({"size"}),
+    )
+
+
+def _all_references() -> FieldMapper:
+    def convert(request: Any, _value: Any) -> Any:
+        images = [item["image"] for item in (getattr(request, "image_list", None) or [])]
+        return [{"uri": to_media_input(image)} for image in images] or None
+
+    return FieldMapper("image_list", convert, False, FieldSpec("images", None))
+
+
+GENERIC_VIDEO_MAPPERS: dict[str, FieldMapper] = {
+    "prompt_text": passthrough_field_mapper("prompt"),
+    "prompt_image": _prompt_image(_GENERIC_VIDEO),
+    "ratio": _generic_video_ratio(),
+    "resolution": _generic_resolution(),
+    "duration": duration_field_mapper("int"),
+    "seed": seed_field_mapper(4294967295),
+    "audio": bool_field_mapper("generate_audio"),
+    "negative_prompt": passthrough_field_mapper("negative_prompt"),
+}
+"""Runway's usual video fields (runwayml 5.24.0 text/image_to_video params: every model
+takes ``promptText``/``duration``, nearly all ``ratio``; ``promptImage`` is the first
+frame, or ``[{uri, position}]`` with a last frame), for models without a validated mapping."""
+
+GENERIC_IMAGE_MAPPERS: dict[str, FieldMapper] = {
+    "prompt_text": passthrough_field_mapper("prompt", required=True),
+    "ratio": _generic_image_ratio(),
+    "reference_images": _all_references(),
+    "output_count": passthrough_field_mapper("n"),
+    "seed": seed_field_mapper(4294967295),
+}
+"""Runway's usual text-to-image fields (runwayml 5.24.0 text_to_image params: every model
+takes ``promptText`` and ``ratio``, most ``referenceImages`` and ``outputCount``), for
+models without a validated mapping."""

@@ -58,8 +58,10 @@ from tarash.tarash_gateway.providers.base import (
     Submission,
     walk_media,
 )
-from tarash.tarash_gateway.providers.field_mappers import field_errors
+from tarash.tarash_gateway.providers.field_mappers import FieldMapper, field_errors
 from tarash.tarash_gateway.providers.runway.field_mappings import (
+    GENERIC_IMAGE_MAPPERS,
+    GENERIC_VIDEO_MAPPERS,
     IMAGE_SPECS,
     RETIRED_MODELS,
     VIDEO_SPECS,
@@ -148,6 +150,10 @@ class RunwayProviderHandler(BaseProviderHandler):
     base_url_env: ClassVar[tuple[str, ...]] = ("RUNWAYML_BASE_URL",)  # read by the SDK itself
 
     # ------------------------------------------------------------------ prepare
+
+    def generic_field_mappers(self, operation: Operation) -> dict[str, FieldMapper] | None:
+        """A model not in the catalog yet: the common fields under Runway's usual names."""
+        return dict(GENERIC_VIDEO_MAPPERS if operation == "video" else GENERIC_IMAGE_MAPPERS)
 
     def prepare_payload(
         self,
